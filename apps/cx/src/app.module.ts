@@ -1,0 +1,10 @@
+import { type PlatformConfig, PlatformModule } from '@cx/platform';
+import { type DynamicModule, Module } from '@nestjs/common';
+
+/** The all-in-one app: every module of the platform in one process (the embedded default). */
+@Module({})
+export class AppModule {
+  static forRoot(config: PlatformConfig): DynamicModule {
+    return { module: AppModule, imports: [PlatformModule.forRoot(config)] };
+  }
+}

@@ -1,0 +1,81 @@
+import type { EventHandler, Position, RecordedEvent, Subscription } from './event-store.js';
+
+export type FollowLogOptions = {
+  after: Position;
+  handler: EventHandler;
+  read: (after: Position, limit: number) => Promise<RecordedEvent[]>;
+  batchSize: number;
+  pollIntervalMs: number;
+  /** Registers a wake-up callback for new appends; returns its removal. */
+  onWake: (wake: () => void) => () => void;
+};
+
+/**
+ * Catch-up then live following of a log, shared by the adapters: read a batch, hand each
+ * event to the handler in order, and when caught up wait for a wake-up signal or the poll
+ * interval. A signal that finds nothing new (a transaction still in flight holds readers
+ * back) is retried soon, with a short backoff, rather than after a full poll interval.
+ */
+export function followLog(options: FollowLogOptions): Subscription {
+  let position = options.after;
+  let stopped = false;
+  let signalled = false;
+  let wakeUp: (() => void) | undefined;
+
+  const wake = () => {
+    signalled = true;
+    wakeUp?.();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (signalled || stopped) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const unregister = options.onWake(wake);
+  const done = (async () => {
+    let retryMs = 0;
+    try {
+      while (!stopped) {
+        const wasSignalled = signalled;
+        signalled = false;
+        const batch = await options.read(position, options.batchSize);
+        for (const event of batch) {
+          if (stopped) return;
+          await options.handler(event);
+          position = event.position;
+        }
+        if (batch.length === options.batchSize) continue;
+        if (batch.length === 0 && wasSignalled) {
+          retryMs = Math.min(Math.max(retryMs * 2, 5), options.pollIntervalMs);
+          await sleep(retryMs);
+        } else {
+          retryMs = 0;
+          await sleep(options.pollIntervalMs);
+        }
+      }
+    } finally {
+      unregister();
+    }
+  })();
+  // Keep an unobserved failure from crashing the process; callers observe it through `done`.
+  done.catch(() => undefined);
+
+  return {
+    get position() {
+      return position;
+    },
+    done,
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await done.catch(() => undefined);
+    },
+  };
+}

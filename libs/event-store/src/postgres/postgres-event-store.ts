@@ -1,0 +1,390 @@
+import type { Pool, PoolClient } from 'pg';
+import {
+  assertLimit,
+  assertPosition,
+  recordedMetadata,
+  validateAppend,
+  validateReadStream,
+} from '../append-validation.js';
+import {
+  type AppendedEvent,
+  type AppendResult,
+  type EventHandler,
+  type EventStore,
+  EventStoreUsageError,
+  type EventToAppend,
+  type ExpectedVersion,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type RecordedMetadata,
+  type StoreStatus,
+  type SubscribeOptions,
+  type Subscription,
+  WrongExpectedVersionError,
+} from '../event-store.js';
+import { followLog } from '../follow-log.js';
+
+/**
+ * Ordering guarantee (why a plain sequence is not enough, and what this does instead).
+ *
+ * Positions come from a sequence, but transactions commit in any order: a reader that saw
+ * position 7 committed could later miss position 6 committing. So:
+ *  1. An append takes a session-level advisory lock, checks that its transaction has no id
+ *     yet, inserts its events (which assigns the transaction id and draws the positions) and
+ *     releases the lock before committing. Transaction ids and positions are therefore drawn
+ *     in the same order: if xid(A) < xid(B) then every position of A < every position of B.
+ *  2. Readers only return events whose transaction id is below the snapshot's xmin (the
+ *     oldest transaction still in flight). Every event below a returned position then belongs
+ *     to a transaction that has already committed or aborted: nothing can appear behind it.
+ * The lock covers only the INSERT, not the commit, so writers still overlap their commits.
+ */
+const APPEND_LOCK = 4_210_017_002;
+const NOTIFY_CHANNEL = 'cx_events';
+const UNIQUE_VIOLATION = '23505';
+
+export type PostgresEventStoreOptions = {
+  pool: Pool;
+  /** 'listen' follows other processes' appends with LISTEN/NOTIFY; 'local' relies on in-process signals and polling. */
+  notifications?: 'listen' | 'local';
+  adapterName?: string;
+};
+
+type EventRow = {
+  position: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: string;
+  type: string;
+  data: unknown;
+  metadata: RecordedMetadata;
+  recorded_at: Date;
+};
+
+const EVENT_COLUMNS = 'position, event_id, stream_id, stream_version, type, data, metadata, recorded_at';
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    streamVersion: Number(row.stream_version),
+    position: BigInt(row.position),
+    recordedAt: row.recorded_at,
+  };
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e?.code === UNIQUE_VIOLATION && e.constraint === constraint;
+}
+
+function versionMatches(expected: ExpectedVersion, actual: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return actual === -1;
+    case 'stream_exists':
+      return actual >= 0;
+    default:
+      return actual === expected;
+  }
+}
+
+export class PostgresEventStore implements EventStore {
+  private readonly pool: Pool;
+  private readonly notifications: 'listen' | 'local';
+  private readonly adapterName: string;
+  private readonly wakers = new Set<() => void>();
+  private listener?: Promise<PoolClient | undefined>;
+  private notifyPending = false;
+  private closed = false;
+
+  constructor(options: PostgresEventStoreOptions) {
+    this.pool = options.pool;
+    this.notifications = options.notifications ?? 'local';
+    this.adapterName = options.adapterName ?? 'postgres';
+  }
+
+  async append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expectedVersion: ExpectedVersion = 'any',
+  ): Promise<AppendResult> {
+    validateAppend(streamId, events, expectedVersion);
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await this.appendWithin(client, streamId, events, expectedVersion);
+        await client.query('COMMIT');
+        this.announce(result);
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        // A concurrent writer took the same id or the same stream version between our read and our insert.
+        const raced =
+          isUniqueViolation(error, 'cx_events_event_id_key') ||
+          (expectedVersion === 'any' && isUniqueViolation(error, 'cx_events_stream_version_key'));
+        if (raced && attempt < 5) continue;
+        if (isUniqueViolation(error, 'cx_events_stream_version_key')) {
+          throw new WrongExpectedVersionError(streamId, expectedVersion, await this.streamVersion(streamId));
+        }
+        throw error;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  /**
+   * Appends inside a transaction the caller opened on `client`. It must be the transaction's
+   * first write (otherwise the ordering guarantee would not hold, and this throws). On error
+   * the transaction is rolled back. The caller commits, then should call `announce`.
+   */
+  async appendWithin(
+    client: PoolClient,
+    streamId: string,
+    events: readonly EventToAppend[],
+    expectedVersion: ExpectedVersion = 'any',
+  ): Promise<AppendResult> {
+    validateAppend(streamId, events, expectedVersion);
+
+    const existing = await client.query<{ event_id: string; stream_id: string; stream_version: string; position: string }>(
+      'SELECT event_id, stream_id, stream_version, position FROM cx_events WHERE event_id = ANY($1::uuid[])',
+      [events.map((e) => e.id)],
+    );
+    const stored = new Map<string, AppendedEvent>(
+      existing.rows.map((row) => [
+        row.event_id,
+        {
+          id: row.event_id,
+          status: 'duplicate',
+          streamId: row.stream_id,
+          streamVersion: Number(row.stream_version),
+          position: BigInt(row.position),
+        },
+      ]),
+    );
+    const fresh: EventToAppend[] = [];
+    const seen = new Set<string>();
+    for (const event of events) {
+      const id = event.id.toLowerCase();
+      if (stored.has(id) || seen.has(id)) continue;
+      seen.add(id);
+      fresh.push(event);
+    }
+
+    const versionRow = await client.query<{ version: string }>(
+      'SELECT coalesce(max(stream_version), -1) AS version FROM cx_events WHERE stream_id = $1',
+      [streamId],
+    );
+    const current = Number(versionRow.rows[0].version);
+
+    if (fresh.length > 0) {
+      if (!versionMatches(expectedVersion, current)) {
+        throw new WrongExpectedVersionError(streamId, expectedVersion, current);
+      }
+      const inserted = await this.insertInOrder(client, streamId, current, fresh);
+      for (const row of inserted) stored.set(row.id, row);
+    }
+
+    // The first occurrence of a fresh id is appended; any repeat in the same batch is a duplicate.
+    const reported = new Set<string>();
+    const results = events.map((event) => {
+      const id = event.id.toLowerCase();
+      const row = stored.get(id)!;
+      const repeat = reported.has(id);
+      reported.add(id);
+      return row.status === 'appended' && repeat ? { ...row, status: 'duplicate' as const } : row;
+    });
+    const streamResults = results.filter((r) => r.streamId === streamId);
+    return {
+      streamId,
+      nextExpectedVersion: Math.max(current, ...streamResults.map((r) => r.streamVersion)),
+      position: results.reduce((max, r) => (r.position > max ? r.position : max), 0n),
+      events: results,
+    };
+  }
+
+  private async insertInOrder(
+    client: PoolClient,
+    streamId: string,
+    current: number,
+    fresh: readonly EventToAppend[],
+  ): Promise<AppendedEvent[]> {
+    const lock = await client.query<{ xid: string | null }>(
+      'SELECT pg_advisory_lock($1), pg_current_xact_id_if_assigned()::text AS xid',
+      [APPEND_LOCK],
+    );
+    let unlocked = false;
+    const unlock = async () => {
+      if (unlocked) return;
+      unlocked = true;
+      await client.query('SELECT pg_advisory_unlock($1)', [APPEND_LOCK]);
+    };
+    try {
+      if (lock.rows[0].xid !== null) {
+        throw new EventStoreUsageError(
+          'append must be the first write of its transaction: positions would no longer follow commit order',
+        );
+      }
+      const payload = fresh.map((event, i) => ({
+        event_id: event.id,
+        stream_version: current + 1 + i,
+        type: event.type,
+        data: event.data ?? null,
+        metadata: recordedMetadata(event),
+      }));
+      const inserted = await client.query<{ position: string; event_id: string; stream_version: string }>(
+        `INSERT INTO cx_events (event_id, stream_id, stream_version, type, data, metadata)
+         SELECT e.event_id, $1, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
+           FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY
+             AS e(event_id uuid, stream_version bigint, type text, data jsonb, metadata jsonb, ord bigint)
+          ORDER BY e.ord
+         RETURNING position, event_id, stream_version`,
+        [streamId, JSON.stringify(payload)],
+      );
+      await unlock();
+      return inserted.rows.map((row) => ({
+        id: row.event_id,
+        status: 'appended' as const,
+        streamId,
+        streamVersion: Number(row.stream_version),
+        position: BigInt(row.position),
+      }));
+    } catch (error) {
+      // The transaction may be aborted; the session lock outlives a rollback, so roll back first, then unlock.
+      await client.query('ROLLBACK').catch(() => undefined);
+      await unlock().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Wakes this process's subscribers and, with LISTEN/NOTIFY, other processes'. */
+  announce(result: AppendResult): void {
+    if (!result.events.some((e) => e.status === 'appended')) return;
+    for (const wake of this.wakers) wake();
+    if (this.notifications !== 'listen' || this.notifyPending || this.closed) return;
+    this.notifyPending = true;
+    setImmediate(() => {
+      this.notifyPending = false;
+      this.pool.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, result.position.toString()]).catch(() => undefined);
+    });
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    validateReadStream(streamId, options);
+    const backwards = options.direction === 'backwards';
+    const from = options.from ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM cx_events
+        WHERE stream_id = $1 AND stream_version ${backwards ? '<=' : '>='} $2
+        ORDER BY stream_version ${backwards ? 'DESC' : 'ASC'}
+        LIMIT $3`,
+      [streamId, from, options.limit ?? null],
+    );
+    return result.rows.map(toRecorded);
+  }
+
+  async readAll(after: Position, options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    assertPosition(after);
+    assertLimit(options.limit);
+    const params: unknown[] = [after.toString(), options.limit ?? 1000];
+    let typeFilter = '';
+    if (options.types) {
+      params.push(options.types);
+      typeFilter = 'AND type = ANY($3::text[])';
+    }
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM cx_events
+        WHERE position > $1
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${typeFilter}
+        ORDER BY position
+        LIMIT $2`,
+      params,
+    );
+    return result.rows.map(toRecorded);
+  }
+
+  subscribe(after: Position, handler: EventHandler, options: SubscribeOptions = {}): Subscription {
+    assertPosition(after);
+    if (this.notifications === 'listen') void this.ensureListener();
+    return followLog({
+      after,
+      handler,
+      read: (position, limit) => this.readAll(position, { limit, types: options.types }),
+      batchSize: options.limit ?? 500,
+      pollIntervalMs: options.pollIntervalMs ?? 500,
+      onWake: (wake) => {
+        this.wakers.add(wake);
+        return () => this.wakers.delete(wake);
+      },
+    });
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    validateReadStream(streamId, {});
+    const result = await this.pool.query<{ version: string }>(
+      'SELECT coalesce(max(stream_version), -1) AS version FROM cx_events WHERE stream_id = $1',
+      [streamId],
+    );
+    return Number(result.rows[0].version);
+  }
+
+  async headPosition(): Promise<Position> {
+    const result = await this.pool.query<{ position: string | null }>(
+      `SELECT max(position) AS position FROM cx_events
+        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+    );
+    return BigInt(result.rows[0].position ?? 0);
+  }
+
+  async status(): Promise<StoreStatus> {
+    try {
+      const result = await this.pool.query<{ position: string | null }>(
+        'SELECT (SELECT position FROM cx_events ORDER BY position DESC LIMIT 1) AS position',
+      );
+      return { status: 'up', adapter: this.adapterName, headPosition: String(result.rows[0].position ?? 0) };
+    } catch (error) {
+      return { status: 'down', adapter: this.adapterName, error: (error as Error).message };
+    }
+  }
+
+  private ensureListener(): Promise<PoolClient | undefined> {
+    this.listener ??= (async () => {
+      try {
+        const client = await this.pool.connect();
+        client.on('notification', () => {
+          for (const wake of this.wakers) wake();
+        });
+        client.on('error', () => {
+          // The connection broke: subscribers fall back to polling until the next subscribe re-listens.
+          this.listener = undefined;
+          client.release(true);
+        });
+        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        return client;
+      } catch {
+        this.listener = undefined;
+        return undefined;
+      }
+    })();
+    return this.listener;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const listener = await this.listener;
+    this.listener = undefined;
+    if (listener) {
+      await listener.query(`UNLISTEN ${NOTIFY_CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/** Configuration comes from the environment only; this is the one place that reads it. */
+export type PlatformConfig = {
+  port: number;
+  host: string;
+  /** A real PostgreSQL server. Unset: the embedded PGlite database. */
+  databaseUrl?: string;
+  /** Where the embedded database keeps its files; 'memory' keeps nothing on disk. */
+  dataDir: string;
+  dbPoolSize: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+};
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  const logLevel = (env.LOG_LEVEL || 'info') as PlatformConfig['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be debug, info, warn or error, got ${JSON.stringify(env.LOG_LEVEL)}`);
+  }
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl,
+    dataDir: env.CX_DATA_DIR || './.cx-data',
+    dbPoolSize: integer(env, 'CX_DB_POOL_SIZE', 10, 1, 1000),
+    logLevel,
+  };
+}
+
+/** A connection string safe to print: the password replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

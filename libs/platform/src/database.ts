@@ -1,0 +1,57 @@
+import { eventStoreMigrations, migrate, type Migration } from '@cx/event-store';
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { type PlatformConfig, redactUrl } from './config.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+
+export type Database = {
+  kind: 'embedded' | 'postgres';
+  /** Where the data lives, safe to print. */
+  location: string;
+  dataSource: DataSource;
+  /** The one pg pool of the process, shared by TypeORM and the event store. */
+  pool: Pool;
+  close(): Promise<void>;
+};
+
+/** Every lib's migrations, in the order their ids sort. */
+export const platformMigrations: Migration[] = [...eventStoreMigrations];
+
+/**
+ * Opens the database named by the config (a PostgreSQL server, or embedded PGlite) and
+ * migrates its schema. TypeORM owns the pool; the embedded database gets exactly one connection.
+ */
+export async function openDatabase(
+  config: Pick<PlatformConfig, 'databaseUrl' | 'dataDir' | 'dbPoolSize'>,
+  migrations: readonly Migration[] = platformMigrations,
+): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
+  const url = config.databaseUrl ?? embedded!.url;
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    uuidExtension: 'pgcrypto',
+    synchronize: false,
+    migrationsRun: false,
+    extra: { max: embedded ? 1 : config.dbPoolSize, application_name: 'cx-platform' },
+  });
+  try {
+    await dataSource.initialize();
+    const pool = (dataSource.driver as unknown as { master: Pool }).master;
+    await migrate(pool, migrations);
+    return {
+      kind: embedded ? 'embedded' : 'postgres',
+      location: embedded ? `embedded PGlite (${embedded.location})` : redactUrl(url),
+      dataSource,
+      pool,
+      async close() {
+        if (dataSource.isInitialized) await dataSource.destroy();
+        await embedded?.stop();
+      },
+    };
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,5 @@
+export { ConfigError, loadConfig, type PlatformConfig, redactUrl } from './config.js';
+export { type Database, openDatabase, platformMigrations } from './database.js';
+export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+export { PlatformModule } from './platform.module.js';
+export { DATABASE, EVENT_STORE, PLATFORM_CONFIG } from './platform.tokens.js';

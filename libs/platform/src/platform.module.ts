@@ -1,0 +1,66 @@
+import { type EventStore, PostgresEventStore } from '@cx/event-store';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { PlatformConfig } from './config.js';
+import { type Database, openDatabase } from './database.js';
+import { HealthController } from './health.controller.js';
+import { DATABASE, EVENT_STORE, PLATFORM_CONFIG } from './platform.tokens.js';
+
+
+/** Closes what the platform opened, in reverse order, when Nest shuts down (SIGTERM, app.close()). */
+@Injectable()
+class PlatformLifecycle implements OnApplicationShutdown {
+  private readonly logger = new Logger('Platform');
+
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    await this.store.close();
+    await this.database.close();
+    this.logger.log(`closed the event store and ${this.database.location}${signal ? ` on ${signal}` : ''}`);
+  }
+}
+
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(config: PlatformConfig): DynamicModule {
+    return {
+      module: PlatformModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: PLATFORM_CONFIG, useValue: config },
+        {
+          provide: DATABASE,
+          useFactory: async () => {
+            const database = await openDatabase(config);
+            new Logger('Platform').log(`database: ${database.location}`);
+            return database;
+          },
+        },
+        {
+          provide: EVENT_STORE,
+          inject: [DATABASE],
+          useFactory: (database: Database) =>
+            new PostgresEventStore({
+              pool: database.pool,
+              notifications: database.kind === 'postgres' ? 'listen' : 'local',
+              adapterName: database.kind === 'postgres' ? 'postgres' : 'postgres (embedded PGlite)',
+            }),
+        },
+        PlatformLifecycle,
+      ],
+      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE],
+    };
+  }
+}

@@ -1,0 +1,4 @@
+/** Injection tokens of what the platform module provides. */
+export const PLATFORM_CONFIG = Symbol('PlatformConfig');
+export const DATABASE = Symbol('Database');
+export const EVENT_STORE = Symbol('EventStore');

@@ -1,0 +1,1 @@
+export { openTestDatabase, type TestDatabase, testBackend } from './test-database.js';

@@ -1,0 +1,46 @@
+import { type Database, openDatabase } from '@cx/platform';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** Which database the tests run against: a real server when DATABASE_URL is set, embedded PGlite otherwise. */
+export const testBackend: 'postgres' | 'embedded' = process.env.DATABASE_URL ? 'postgres' : 'embedded';
+
+export type TestDatabase = Database & { name: string; url?: string };
+
+/**
+ * A fresh, migrated database of its own for one test file: a new database on the real server
+ * (dropped on close), or an in-memory PGlite.
+ */
+export async function openTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+  const baseUrl = process.env.DATABASE_URL;
+  if (!baseUrl) {
+    const database = await openDatabase({ dataDir: 'memory', dbPoolSize: 1 });
+    return { ...database, name: 'memory' };
+  }
+  const name = `cx_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: 'unused', dbPoolSize: options.poolSize ?? 10 });
+  return {
+    ...database,
+    name,
+    url: url.toString(),
+    async close() {
+      await database.close();
+      const dropper = new pg.Client({ connectionString: baseUrl });
+      await dropper.connect();
+      try {
+        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
+}
