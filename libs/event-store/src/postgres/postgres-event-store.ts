@@ -41,6 +41,8 @@ import { followLog } from '../follow-log.js';
  * The lock covers only the INSERT, not the commit, so writers still overlap their commits.
  */
 const APPEND_LOCK = 4_210_017_002;
+/** Writers of one stream take turns on a transaction lock in this key space (two-int form, apart from APPEND_LOCK). */
+const STREAM_LOCK_SPACE = 42_100;
 const NOTIFY_CHANNEL = 'cx_events';
 const UNIQUE_VIOLATION = '23505';
 
@@ -64,6 +66,18 @@ type EventRow = {
 
 const EVENT_COLUMNS = 'position, event_id, stream_id, stream_version, type, data, metadata, recorded_at';
 
+type StoredRow = { id: string; streamId: string; streamVersion: number; position: string };
+
+/** 32-bit FNV-1a of the stream id: the key of its writers' lock (a collision only makes two streams take turns). */
+export function streamLockKey(streamId: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(streamId, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
+}
+
 function toRecorded(row: EventRow): RecordedEvent {
   return {
     id: row.event_id,
@@ -80,6 +94,10 @@ function toRecorded(row: EventRow): RecordedEvent {
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   const e = error as { code?: string; constraint?: string };
   return e?.code === UNIQUE_VIOLATION && e.constraint === constraint;
+}
+
+function withoutFlag({ inserted: _inserted, ...result }: AppendResult & { inserted: boolean }): AppendResult {
+  return result;
 }
 
 function versionMatches(expected: ExpectedVersion, actual: number): boolean {
@@ -118,22 +136,21 @@ export class PostgresEventStore implements EventStore {
     validateAppend(streamId, events, expectedVersion);
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
+      let open = false;
       try {
-        await client.query('BEGIN');
-        const result = await this.appendWithin(client, streamId, events, expectedVersion);
-        await client.query('COMMIT');
+        // One round trip: open the transaction and queue behind other writers of this stream.
+        await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${STREAM_LOCK_SPACE}, ${streamLockKey(streamId)})`);
+        open = true;
+        const result = await this.appendLocked(client, streamId, events, expectedVersion);
+        open = false;
+        // One round trip: release the append lock (held only if this inserted) and commit.
+        await client.query(result.inserted ? `SELECT pg_advisory_unlock(${APPEND_LOCK}); COMMIT` : 'COMMIT');
         this.announce(result);
-        return result;
+        return withoutFlag(result);
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        // A concurrent writer took the same id or the same stream version between our read and our insert.
-        const raced =
-          isUniqueViolation(error, 'cx_events_event_id_key') ||
-          (expectedVersion === 'any' && isUniqueViolation(error, 'cx_events_stream_version_key'));
-        if (raced && attempt < 5) continue;
-        if (isUniqueViolation(error, 'cx_events_stream_version_key')) {
-          throw new WrongExpectedVersionError(streamId, expectedVersion, await this.streamVersion(streamId));
-        }
+        if (open) await client.query('ROLLBACK').catch(() => undefined);
+        // Two writers raced with the same new event id: the retry reports it as a duplicate.
+        if (isUniqueViolation(error, 'cx_events_event_id_key') && attempt < 3) continue;
         throw error;
       } finally {
         client.release();
@@ -153,21 +170,35 @@ export class PostgresEventStore implements EventStore {
     expectedVersion: ExpectedVersion = 'any',
   ): Promise<AppendResult> {
     validateAppend(streamId, events, expectedVersion);
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [STREAM_LOCK_SPACE, streamLockKey(streamId)]);
+    const result = await this.appendLocked(client, streamId, events, expectedVersion);
+    if (result.inserted) await client.query('SELECT pg_advisory_unlock($1)', [APPEND_LOCK]);
+    return withoutFlag(result);
+  }
 
-    const existing = await client.query<{ event_id: string; stream_id: string; stream_version: string; position: string }>(
-      'SELECT event_id, stream_id, stream_version, position FROM cx_events WHERE event_id = ANY($1::uuid[])',
-      [events.map((e) => e.id)],
+  /**
+   * With the stream's lock held: finds duplicates, checks the expected version and inserts the
+   * new events. When it inserted, it returns with the append lock still held (the caller
+   * releases it in its commit round trip); on error it rolls back and releases it.
+   */
+  private async appendLocked(
+    client: PoolClient,
+    streamId: string,
+    events: readonly EventToAppend[],
+    expectedVersion: ExpectedVersion,
+  ): Promise<AppendResult & { inserted: boolean }> {
+    const { rows } = await client.query<{ version: string; stored: StoredRow[] | null }>(
+      `SELECT (SELECT coalesce(max(stream_version), -1) FROM cx_events WHERE stream_id = $1) AS version,
+              (SELECT json_agg(json_build_object('id', event_id, 'streamId', stream_id,
+                                                 'streamVersion', stream_version, 'position', position::text))
+                 FROM cx_events WHERE event_id = ANY($2::uuid[])) AS stored`,
+      [streamId, events.map((e) => e.id)],
     );
+    const current = Number(rows[0].version);
     const stored = new Map<string, AppendedEvent>(
-      existing.rows.map((row) => [
-        row.event_id,
-        {
-          id: row.event_id,
-          status: 'duplicate',
-          streamId: row.stream_id,
-          streamVersion: Number(row.stream_version),
-          position: BigInt(row.position),
-        },
+      (rows[0].stored ?? []).map((row) => [
+        row.id,
+        { id: row.id, status: 'duplicate', streamId: row.streamId, streamVersion: row.streamVersion, position: BigInt(row.position) },
       ]),
     );
     const fresh: EventToAppend[] = [];
@@ -179,18 +210,11 @@ export class PostgresEventStore implements EventStore {
       fresh.push(event);
     }
 
-    const versionRow = await client.query<{ version: string }>(
-      'SELECT coalesce(max(stream_version), -1) AS version FROM cx_events WHERE stream_id = $1',
-      [streamId],
-    );
-    const current = Number(versionRow.rows[0].version);
-
     if (fresh.length > 0) {
       if (!versionMatches(expectedVersion, current)) {
         throw new WrongExpectedVersionError(streamId, expectedVersion, current);
       }
-      const inserted = await this.insertInOrder(client, streamId, current, fresh);
-      for (const row of inserted) stored.set(row.id, row);
+      for (const row of await this.insertInOrder(client, streamId, current, fresh)) stored.set(row.id, row);
     }
 
     // The first occurrence of a fresh id is appended; any repeat in the same batch is a duplicate.
@@ -208,48 +232,47 @@ export class PostgresEventStore implements EventStore {
       nextExpectedVersion: Math.max(current, ...streamResults.map((r) => r.streamVersion)),
       position: results.reduce((max, r) => (r.position > max ? r.position : max), 0n),
       events: results,
+      inserted: fresh.length > 0,
     };
   }
 
+  /**
+   * Takes the append lock and inserts in one statement. The lock is taken (in the CTE) before
+   * the first row is written, so the transaction id and the positions are both drawn under it.
+   * A transaction that already has an id produces no row, and is refused.
+   */
   private async insertInOrder(
     client: PoolClient,
     streamId: string,
     current: number,
     fresh: readonly EventToAppend[],
   ): Promise<AppendedEvent[]> {
-    const lock = await client.query<{ xid: string | null }>(
-      'SELECT pg_advisory_lock($1), pg_current_xact_id_if_assigned()::text AS xid',
-      [APPEND_LOCK],
-    );
-    let unlocked = false;
-    const unlock = async () => {
-      if (unlocked) return;
-      unlocked = true;
-      await client.query('SELECT pg_advisory_unlock($1)', [APPEND_LOCK]);
-    };
+    const payload = fresh.map((event, i) => ({
+      event_id: event.id,
+      stream_version: current + 1 + i,
+      type: event.type,
+      data: event.data ?? null,
+      metadata: recordedMetadata(event),
+    }));
     try {
-      if (lock.rows[0].xid !== null) {
+      const inserted = await client.query<{ position: string; event_id: string; stream_version: string }>(
+        `WITH append_lock AS MATERIALIZED (
+           SELECT pg_advisory_lock(${APPEND_LOCK}) AS locked, pg_current_xact_id_if_assigned() AS earlier_xid
+         )
+         INSERT INTO cx_events (event_id, stream_id, stream_version, type, data, metadata)
+         SELECT e.event_id, $1, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
+           FROM append_lock, jsonb_to_recordset($2::jsonb)
+             AS e(event_id uuid, stream_version bigint, type text, data jsonb, metadata jsonb)
+          WHERE append_lock.earlier_xid IS NULL
+          ORDER BY e.stream_version
+         RETURNING position, event_id, stream_version`,
+        [streamId, JSON.stringify(payload)],
+      );
+      if (inserted.rows.length === 0) {
         throw new EventStoreUsageError(
           'append must be the first write of its transaction: positions would no longer follow commit order',
         );
       }
-      const payload = fresh.map((event, i) => ({
-        event_id: event.id,
-        stream_version: current + 1 + i,
-        type: event.type,
-        data: event.data ?? null,
-        metadata: recordedMetadata(event),
-      }));
-      const inserted = await client.query<{ position: string; event_id: string; stream_version: string }>(
-        `INSERT INTO cx_events (event_id, stream_id, stream_version, type, data, metadata)
-         SELECT e.event_id, $1, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
-           FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY
-             AS e(event_id uuid, stream_version bigint, type text, data jsonb, metadata jsonb, ord bigint)
-          ORDER BY e.ord
-         RETURNING position, event_id, stream_version`,
-        [streamId, JSON.stringify(payload)],
-      );
-      await unlock();
       return inserted.rows.map((row) => ({
         id: row.event_id,
         status: 'appended' as const,
@@ -258,9 +281,9 @@ export class PostgresEventStore implements EventStore {
         position: BigInt(row.position),
       }));
     } catch (error) {
-      // The transaction may be aborted; the session lock outlives a rollback, so roll back first, then unlock.
+      // The session lock outlives a rollback: roll back first (the transaction may be aborted), then unlock.
       await client.query('ROLLBACK').catch(() => undefined);
-      await unlock().catch(() => undefined);
+      await client.query(`SELECT pg_advisory_unlock(${APPEND_LOCK})`).catch(() => undefined);
       throw error;
     }
   }
@@ -268,7 +291,7 @@ export class PostgresEventStore implements EventStore {
   /** Wakes this process's subscribers and, with LISTEN/NOTIFY, other processes'. */
   announce(result: AppendResult): void {
     if (!result.events.some((e) => e.status === 'appended')) return;
-    for (const wake of this.wakers) wake();
+    this.wakeAll();
     if (this.notifications !== 'listen' || this.notifyPending || this.closed) return;
     this.notifyPending = true;
     setImmediate(() => {
@@ -356,21 +379,23 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  /** A connection of its own that LISTENs; it never goes back to the pool, since it keeps listening. */
   private ensureListener(): Promise<PoolClient | undefined> {
     this.listener ??= (async () => {
+      let client: PoolClient | undefined;
       try {
-        const client = await this.pool.connect();
-        client.on('notification', () => {
-          for (const wake of this.wakers) wake();
+        client = await this.pool.connect();
+        const listening = client;
+        listening.on('notification', this.wakeAll);
+        listening.once('error', () => {
+          // The connection broke: subscribers fall back to polling until the next subscribe listens again.
+          if (this.listener && !this.closed) this.listener = undefined;
+          this.dropListener(listening);
         });
-        client.on('error', () => {
-          // The connection broke: subscribers fall back to polling until the next subscribe re-listens.
-          this.listener = undefined;
-          client.release(true);
-        });
-        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
-        return client;
+        await listening.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        return listening;
       } catch {
+        if (client) this.dropListener(client);
         this.listener = undefined;
         return undefined;
       }
@@ -378,13 +403,24 @@ export class PostgresEventStore implements EventStore {
     return this.listener;
   }
 
+  private readonly wakeAll = () => {
+    for (const wake of this.wakers) wake();
+  };
+
+  private dropListener(client: PoolClient): void {
+    client.removeAllListeners('notification');
+    client.on('error', () => undefined);
+    try {
+      client.release(true);
+    } catch {
+      // already released
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const listener = await this.listener;
     this.listener = undefined;
-    if (listener) {
-      await listener.query(`UNLISTEN ${NOTIFY_CHANNEL}`).catch(() => undefined);
-      listener.release();
-    }
+    if (listener) this.dropListener(listener);
   }
 }

@@ -1,0 +1,76 @@
+import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
+import { randomUUID } from 'node:crypto';
+import { eventStoreContract } from '../event-store.contract.js';
+import { EventStoreUsageError } from '../event-store.js';
+import { PostgresEventStore } from './postgres-event-store.js';
+
+eventStoreContract(`PostgreSQL adapter on ${testBackend}`, async () => {
+  const database = await openTestDatabase();
+  const store = new PostgresEventStore({ pool: database.pool, notifications: testBackend === 'postgres' ? 'listen' : 'local' });
+  return {
+    store,
+    async close() {
+      await store.close();
+      await database.close();
+    },
+  };
+});
+
+describe(`PostgreSQL adapter specifics on ${testBackend}`, () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    store = new PostgresEventStore({ pool: database.pool });
+  });
+  afterAll(async () => {
+    await store.close();
+    await database.close();
+  });
+
+  it('runs against the backend the run asked for', async () => {
+    const { rows } = await database.pool.query<{ version: string }>('SELECT version()');
+    const isPglite = rows[0].version.includes('PGlite');
+    expect(isPglite ? 'embedded' : 'postgres').toBe(testBackend);
+    if (process.env.CX_EXPECT_BACKEND) expect(testBackend).toBe(process.env.CX_EXPECT_BACKEND);
+  });
+
+  it('creates its schema with versioned migrations, recorded once', async () => {
+    const { rows } = await database.pool.query<{ id: string }>('SELECT id FROM cx_schema_migrations ORDER BY id');
+    expect(rows.map((r) => r.id)).toContain('0001_event_store_log');
+    const { rows: columns } = await database.pool.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'cx_events' ORDER BY ordinal_position",
+    );
+    expect(columns.map((c) => c.column_name)).toEqual([
+      'position',
+      'event_id',
+      'stream_id',
+      'stream_version',
+      'type',
+      'data',
+      'metadata',
+      'recorded_at',
+      'transaction_id',
+    ]);
+  });
+
+  it('refuses to append after another write in the same transaction, and leaves the lock free', async () => {
+    const client = await database.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE scratch (x int)');
+      await client.query('INSERT INTO scratch VALUES (1)');
+      const error = await store
+        .appendWithin(client, `customer-${randomUUID()}`, [{ id: randomUUID(), type: 'moment.recorded.v1', data: {} }])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EventStoreUsageError);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+    // The advisory lock was released: a normal append still goes through.
+    const ok = await store.append(`customer-${randomUUID()}`, [{ id: randomUUID(), type: 'moment.recorded.v1', data: {} }]);
+    expect(ok.events[0].status).toBe('appended');
+  });
+});
