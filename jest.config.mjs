@@ -13,6 +13,7 @@ export default {
     '^@cx/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  globalSetup: '<rootDir>/test/global-setup.mjs',
   reporters: ['default', '<rootDir>/test/suite-reporter.mjs'],
   testTimeout: 30000,
 };
