@@ -10,7 +10,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist');
 const sources = ['apps', 'libs', 'bench'];
 // Tests, the contract suite and the test-only lib are not shipped.
-const isTest = (file) => /\.(spec|int-spec|e2e-spec|contract)\.ts$/.test(file) || file.startsWith(join('libs', 'testing'));
+const isTest = (file) => /\.(spec|int-spec|e2e-spec|contract|testing)\.ts$/.test(file) || file.startsWith(join('libs', 'testing'));
 
 const { compilerOptions } = JSON.parse(await readFile(join(root, 'tsconfig.base.json'), 'utf8'));
 

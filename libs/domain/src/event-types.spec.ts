@@ -1,0 +1,76 @@
+import { DomainValidationError } from './domain.errors.js';
+import {
+  complaintStreamId,
+  customerStreamId,
+  eventTypes,
+  ingestEventTypes,
+  isDomainEventType,
+  isIngestEventType,
+  streamIdFor,
+} from './event-types.js';
+
+describe('CloudEvents types', () => {
+  it('maps exactly the eleven ingest types to their stored types and streams', () => {
+    expect(ingestEventTypes).toEqual({
+      'cx.customer.registered': { storedType: 'customer.registered.v1', stream: 'customer' },
+      'cx.customer.updated': { storedType: 'customer.updated.v1', stream: 'customer' },
+      'cx.moment.recorded': { storedType: 'moment.recorded.v1', stream: 'customer' },
+      'cx.feedback.submitted': { storedType: 'feedback.submitted.v1', stream: 'customer' },
+      'cx.complaint.filed': { storedType: 'complaint.filed.v1', stream: 'complaint' },
+      'cx.complaint.acknowledged': { storedType: 'complaint.acknowledged.v1', stream: 'complaint' },
+      'cx.complaint.routed': { storedType: 'complaint.routed.v1', stream: 'complaint' },
+      'cx.complaint.resolved': { storedType: 'complaint.resolved.v1', stream: 'complaint' },
+      'cx.complaint.confirmed': { storedType: 'complaint.confirmed.v1', stream: 'complaint' },
+      'cx.complaint.reopened': { storedType: 'complaint.reopened.v1', stream: 'complaint' },
+      'cx.complaint.closed': { storedType: 'complaint.closed.v1', stream: 'complaint' },
+    });
+  });
+
+  it('recognises ingest types and nothing else', () => {
+    expect(isIngestEventType('cx.complaint.routed')).toBe(true);
+    expect(isIngestEventType('cx.customer.tier-changed')).toBe(false);
+    expect(isIngestEventType('complaint.routed.v1')).toBe(false);
+    expect(isIngestEventType('toString')).toBe(false);
+    expect(isIngestEventType('__proto__')).toBe(false);
+    expect(isIngestEventType(undefined)).toBe(false);
+  });
+
+  it('gives tier changes a public name for publishing, though channel systems cannot send them', () => {
+    expect(eventTypes['customer.tier-changed.v1']).toEqual({
+      cloudEventType: 'cx.customer.tier-changed',
+      stream: 'customer',
+      ingest: false,
+    });
+  });
+
+  it.each(Object.entries(eventTypes))('%s: versioned, accepted by the event store, published as cx.<name>', (storedType, info) => {
+    expect(storedType).toMatch(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*\.v[1-9][0-9]*$/);
+    expect(info.cloudEventType).toBe(`cx.${storedType.replace(/\.v\d+$/, '')}`);
+    expect(info.stream).toBe(storedType.startsWith('complaint.') ? 'complaint' : 'customer');
+    expect(isDomainEventType(storedType)).toBe(true);
+  });
+
+  it('does not take a public name for a stored type', () => {
+    expect(isDomainEventType('cx.complaint.routed')).toBe(false);
+    expect(isDomainEventType('hasOwnProperty')).toBe(false);
+  });
+});
+
+describe('stream ids', () => {
+  it('names one stream per customer and per complaint', () => {
+    expect(customerStreamId('cus-1')).toBe('customer-cus-1');
+    expect(complaintStreamId('CMP.2025:17')).toBe('complaint-CMP.2025:17');
+  });
+
+  it('picks the stream from the ids of a command or event', () => {
+    expect(streamIdFor('customer', { customerId: 'cus-1', complaintId: 'cmp-1' })).toBe('customer-cus-1');
+    expect(streamIdFor('complaint', { customerId: 'cus-1', complaintId: 'cmp-1' })).toBe('complaint-cmp-1');
+  });
+
+  it('rejects ids a stream id cannot hold, naming the id field', () => {
+    expect(() => customerStreamId('a/b')).toThrow(expect.objectContaining({ field: 'customerId' }));
+    expect(() => customerStreamId('x'.repeat(129))).toThrow(DomainValidationError);
+    expect(() => complaintStreamId('-leading-dash')).toThrow(expect.objectContaining({ field: 'complaintId' }));
+    expect(() => streamIdFor('complaint', { customerId: 'cus-1' })).toThrow(expect.objectContaining({ field: 'complaintId' }));
+  });
+});

@@ -1,0 +1,76 @@
+import type { ComplaintEvent } from './complaint.events.js';
+import type { CustomerStreamEvent } from './customer.events.js';
+import { id, validate } from './validation.js';
+
+export type DomainEvent = CustomerStreamEvent | ComplaintEvent;
+export type DomainEventType = DomainEvent['type'];
+export type StreamKind = 'customer' | 'complaint';
+
+type EventTypeInfo = {
+  /** The public CloudEvents `type`, on ingest and when published. */
+  readonly cloudEventType: `cx.${string}`;
+  readonly stream: StreamKind;
+  /** Whether channel systems may send it to the ingest API. */
+  readonly ingest: boolean;
+};
+
+/**
+ * Every stored event type, where its events are stored and its public name. A new stored type
+ * fails to compile until it has a row here.
+ */
+export const eventTypes = {
+  'customer.registered.v1': { cloudEventType: 'cx.customer.registered', stream: 'customer', ingest: true },
+  'customer.updated.v1': { cloudEventType: 'cx.customer.updated', stream: 'customer', ingest: true },
+  'customer.tier-changed.v1': { cloudEventType: 'cx.customer.tier-changed', stream: 'customer', ingest: false },
+  'moment.recorded.v1': { cloudEventType: 'cx.moment.recorded', stream: 'customer', ingest: true },
+  'feedback.submitted.v1': { cloudEventType: 'cx.feedback.submitted', stream: 'customer', ingest: true },
+  'complaint.filed.v1': { cloudEventType: 'cx.complaint.filed', stream: 'complaint', ingest: true },
+  'complaint.acknowledged.v1': { cloudEventType: 'cx.complaint.acknowledged', stream: 'complaint', ingest: true },
+  'complaint.routed.v1': { cloudEventType: 'cx.complaint.routed', stream: 'complaint', ingest: true },
+  'complaint.resolved.v1': { cloudEventType: 'cx.complaint.resolved', stream: 'complaint', ingest: true },
+  'complaint.confirmed.v1': { cloudEventType: 'cx.complaint.confirmed', stream: 'complaint', ingest: true },
+  'complaint.reopened.v1': { cloudEventType: 'cx.complaint.reopened', stream: 'complaint', ingest: true },
+  'complaint.closed.v1': { cloudEventType: 'cx.complaint.closed', stream: 'complaint', ingest: true },
+} as const satisfies Record<DomainEventType, EventTypeInfo>;
+
+type EventTypes = typeof eventTypes;
+
+/** The CloudEvents types the ingest API accepts, each with the stored type and stream it maps to. */
+export type IngestEventTypes = {
+  readonly [K in keyof EventTypes as EventTypes[K]['ingest'] extends true ? EventTypes[K]['cloudEventType'] : never]: {
+    readonly storedType: K;
+    readonly stream: EventTypes[K]['stream'];
+  };
+};
+export type IngestEventType = keyof IngestEventTypes;
+
+export const ingestEventTypes = Object.freeze(
+  Object.fromEntries(
+    Object.entries(eventTypes)
+      .filter(([, info]) => info.ingest)
+      .map(([storedType, info]) => [info.cloudEventType, Object.freeze({ storedType, stream: info.stream })]),
+  ),
+) as IngestEventTypes;
+
+export function isIngestEventType(type: unknown): type is IngestEventType {
+  return typeof type === 'string' && Object.hasOwn(ingestEventTypes, type);
+}
+
+export function isDomainEventType(type: unknown): type is DomainEventType {
+  return typeof type === 'string' && Object.hasOwn(eventTypes, type);
+}
+
+export function customerStreamId(customerId: string): string {
+  validate(id('customerId', customerId));
+  return `customer-${customerId}`;
+}
+
+export function complaintStreamId(complaintId: string): string {
+  validate(id('complaintId', complaintId));
+  return `complaint-${complaintId}`;
+}
+
+/** The stream of a command or event of the given kind, from the ids in its data. */
+export function streamIdFor(stream: StreamKind, data: { readonly customerId?: string; readonly complaintId?: string }): string {
+  return stream === 'complaint' ? complaintStreamId(data.complaintId as string) : customerStreamId(data.customerId as string);
+}

@@ -1,0 +1,13 @@
+export * from './catalogue.js';
+export * from './complaint.decider.js';
+export type * from './complaint.events.js';
+export * from './customer.decider.js';
+export type * from './customer.events.js';
+export { type Command, type Decider, type Event, fold, unreachable } from './decider.js';
+export * from './domain.errors.js';
+export * from './event-types.js';
+export * from './feedback.decider.js';
+export type * from './feedback.events.js';
+export * from './moment.decider.js';
+export type * from './moment.events.js';
+export * from './satisfaction.metrics.js';
