@@ -32,13 +32,14 @@ import { followLog } from '../follow-log.js';
  * Positions come from a sequence, but transactions commit in any order: a reader that saw
  * position 7 committed could later miss position 6 committing. So:
  *  1. An append takes a session-level advisory lock, checks that its transaction has no id
- *     yet, inserts its events (which assigns the transaction id and draws the positions) and
- *     releases the lock before committing. Transaction ids and positions are therefore drawn
- *     in the same order: if xid(A) < xid(B) then every position of A < every position of B.
+ *     yet, assigns it one and draws its positions, and releases the lock, all in one short
+ *     statement; the INSERT follows outside the lock. Transaction ids and positions are
+ *     therefore drawn in the same order: if xid(A) < xid(B) then every position of A < every
+ *     position of B.
  *  2. Readers only return events whose transaction id is below the snapshot's xmin (the
  *     oldest transaction still in flight). Every event below a returned position then belongs
  *     to a transaction that has already committed or aborted: nothing can appear behind it.
- * The lock covers only the INSERT, not the commit, so writers still overlap their commits.
+ * The lock covers only that reservation, not the INSERT nor the commit, so writers overlap both.
  */
 const APPEND_LOCK = 4_210_017_002;
 /** Writers of one stream take turns on a transaction lock in this key space (two-int form, apart from APPEND_LOCK). */
@@ -96,10 +97,6 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   return e?.code === UNIQUE_VIOLATION && e.constraint === constraint;
 }
 
-function withoutFlag({ inserted: _inserted, ...result }: AppendResult & { inserted: boolean }): AppendResult {
-  return result;
-}
-
 function versionMatches(expected: ExpectedVersion, actual: number): boolean {
   switch (expected) {
     case 'any':
@@ -143,10 +140,9 @@ export class PostgresEventStore implements EventStore {
         open = true;
         const result = await this.appendLocked(client, streamId, events, expectedVersion);
         open = false;
-        // One round trip: release the append lock (held only if this inserted) and commit.
-        await client.query(result.inserted ? `SELECT pg_advisory_unlock(${APPEND_LOCK}); COMMIT` : 'COMMIT');
+        await client.query('COMMIT');
         this.announce(result);
-        return withoutFlag(result);
+        return result;
       } catch (error) {
         if (open) await client.query('ROLLBACK').catch(() => undefined);
         // Two writers raced with the same new event id: the retry reports it as a duplicate.
@@ -171,22 +167,19 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     validateAppend(streamId, events, expectedVersion);
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [STREAM_LOCK_SPACE, streamLockKey(streamId)]);
-    const result = await this.appendLocked(client, streamId, events, expectedVersion);
-    if (result.inserted) await client.query('SELECT pg_advisory_unlock($1)', [APPEND_LOCK]);
-    return withoutFlag(result);
+    return this.appendLocked(client, streamId, events, expectedVersion);
   }
 
   /**
    * With the stream's lock held: finds duplicates, checks the expected version and inserts the
-   * new events. When it inserted, it returns with the append lock still held (the caller
-   * releases it in its commit round trip); on error it rolls back and releases it.
+   * new events. On error in the insert it rolls back.
    */
   private async appendLocked(
     client: PoolClient,
     streamId: string,
     events: readonly EventToAppend[],
     expectedVersion: ExpectedVersion,
-  ): Promise<AppendResult & { inserted: boolean }> {
+  ): Promise<AppendResult> {
     const { rows } = await client.query<{ version: string; stored: StoredRow[] | null }>(
       `SELECT (SELECT coalesce(max(stream_version), -1) FROM cx_events WHERE stream_id = $1) AS version,
               (SELECT json_agg(json_build_object('id', event_id, 'streamId', stream_id,
@@ -232,14 +225,14 @@ export class PostgresEventStore implements EventStore {
       nextExpectedVersion: Math.max(current, ...streamResults.map((r) => r.streamVersion)),
       position: results.reduce((max, r) => (r.position > max ? r.position : max), 0n),
       events: results,
-      inserted: fresh.length > 0,
     };
   }
 
   /**
-   * Takes the append lock and inserts in one statement. The lock is taken (in the CTE) before
-   * the first row is written, so the transaction id and the positions are both drawn under it.
-   * A transaction that already has an id produces no row, and is refused.
+   * Draws the transaction id and the positions under the append lock, in one statement that
+   * takes the lock, assigns the id (`pg_current_xact_id()` assigns one without writing), draws
+   * the positions and releases the lock; then inserts with those positions, outside the lock,
+   * so writers insert in parallel. A transaction that already had an id is refused.
    */
   private async insertInOrder(
     client: PoolClient,
@@ -247,7 +240,26 @@ export class PostgresEventStore implements EventStore {
     current: number,
     fresh: readonly EventToAppend[],
   ): Promise<AppendedEvent[]> {
+    const reserved = await client.query<{ earlier_xid: string | null; positions: string[] }>(
+      `WITH locked AS MATERIALIZED (
+              SELECT pg_advisory_lock(${APPEND_LOCK}) AS ok, pg_current_xact_id_if_assigned() AS earlier_xid),
+            assigned AS MATERIALIZED (SELECT earlier_xid, pg_current_xact_id() AS xid FROM locked),
+            drawn AS MATERIALIZED (
+              SELECT array_agg(nextval('cx_events_position_seq') ORDER BY n)::text[] AS positions
+                FROM assigned, generate_series(1, $1::int) AS n)
+       SELECT assigned.earlier_xid::text, drawn.positions, pg_advisory_unlock(${APPEND_LOCK}) AS released
+         FROM assigned, drawn`,
+      [fresh.length],
+    );
+    const { earlier_xid: earlierXid, positions } = reserved.rows[0];
+    if (earlierXid !== null) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw new EventStoreUsageError(
+        'append must be the first write of its transaction: positions would no longer follow commit order',
+      );
+    }
     const payload = fresh.map((event, i) => ({
+      position: positions[i],
       event_id: event.id,
       stream_version: current + 1 + i,
       type: event.type,
@@ -256,23 +268,14 @@ export class PostgresEventStore implements EventStore {
     }));
     try {
       const inserted = await client.query<{ position: string; event_id: string; stream_version: string }>(
-        `WITH append_lock AS MATERIALIZED (
-           SELECT pg_advisory_lock(${APPEND_LOCK}) AS locked, pg_current_xact_id_if_assigned() AS earlier_xid
-         )
-         INSERT INTO cx_events (event_id, stream_id, stream_version, type, data, metadata)
-         SELECT e.event_id, $1, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
-           FROM append_lock, jsonb_to_recordset($2::jsonb)
-             AS e(event_id uuid, stream_version bigint, type text, data jsonb, metadata jsonb)
-          WHERE append_lock.earlier_xid IS NULL
-          ORDER BY e.stream_version
+        `INSERT INTO cx_events (position, event_id, stream_id, stream_version, type, data, metadata)
+         OVERRIDING SYSTEM VALUE
+         SELECT e.position, e.event_id, $1, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
+           FROM jsonb_to_recordset($2::jsonb)
+             AS e(position bigint, event_id uuid, stream_version bigint, type text, data jsonb, metadata jsonb)
          RETURNING position, event_id, stream_version`,
         [streamId, JSON.stringify(payload)],
       );
-      if (inserted.rows.length === 0) {
-        throw new EventStoreUsageError(
-          'append must be the first write of its transaction: positions would no longer follow commit order',
-        );
-      }
       return inserted.rows.map((row) => ({
         id: row.event_id,
         status: 'appended' as const,
@@ -281,9 +284,7 @@ export class PostgresEventStore implements EventStore {
         position: BigInt(row.position),
       }));
     } catch (error) {
-      // The session lock outlives a rollback: roll back first (the transaction may be aborted), then unlock.
       await client.query('ROLLBACK').catch(() => undefined);
-      await client.query(`SELECT pg_advisory_unlock(${APPEND_LOCK})`).catch(() => undefined);
       throw error;
     }
   }
