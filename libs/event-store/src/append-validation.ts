@@ -5,6 +5,7 @@ import {
   InvalidReadError,
   type ReadStreamOptions,
   type RecordedMetadata,
+  type StreamAppend,
 } from './event-store.js';
 
 const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,199}$/;
@@ -120,6 +121,26 @@ export function validateAppend(streamId: unknown, events: unknown, expectedVersi
       if (metaProblem) throw new InvalidAppendError('invalid_metadata', metaProblem, index);
     }
   });
+}
+
+/** Validates every stream's append; a stream may appear once per call, and the whole call takes at most MAX_BATCH events. */
+export function validateAppendMany(appends: unknown): void {
+  if (!Array.isArray(appends) || appends.length === 0) {
+    throw new InvalidAppendError('empty_batch', 'appendMany needs at least one stream');
+  }
+  const streams = new Set<string>();
+  let total = 0;
+  for (const append of appends as StreamAppend[]) {
+    validateAppend(append?.streamId, append?.events, append?.expectedVersion ?? 'any');
+    if (streams.has(append.streamId)) {
+      throw new InvalidAppendError('invalid_stream_id', `stream ${append.streamId} appears twice in one call: merge its events`);
+    }
+    streams.add(append.streamId);
+    total += append.events.length;
+  }
+  if (total > MAX_BATCH) {
+    throw new InvalidAppendError('batch_too_large', `an append takes at most ${MAX_BATCH} events, got ${total}`);
+  }
 }
 
 /** Metadata as stored: correlation and causation default to the event's own id (the start of a chain). */

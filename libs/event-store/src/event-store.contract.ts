@@ -151,6 +151,75 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
       });
     });
 
+    describe('appendMany', () => {
+      it('appends to several streams in one call, results in input order', async () => {
+        const [a, b, c] = [newStream(), newStream('complaint'), newStream()];
+        await store.append(b, events(2));
+        const results = await store.appendMany([
+          { streamId: a, events: events(2), expectedVersion: 'no_stream' },
+          { streamId: b, events: events(1), expectedVersion: 1 },
+          { streamId: c, events: events(3) },
+        ]);
+        expect(results.map((r) => [r.streamId, r.nextExpectedVersion, r.events.map((e) => e.streamVersion)])).toEqual([
+          [a, 1, [0, 1]],
+          [b, 2, [2]],
+          [c, 2, [0, 1, 2]],
+        ]);
+        const positions = results.flatMap((r) => r.events.map((e) => e.position));
+        expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
+        expect(await store.streamVersion(c)).toBe(2);
+      });
+
+      it("stores nothing when one stream's expected version is wrong, and names that stream", async () => {
+        const [a, b] = [newStream(), newStream()];
+        await store.append(b, events(1));
+        const head = await store.headPosition();
+        const error = await store
+          .appendMany([
+            { streamId: a, events: events(2), expectedVersion: 'no_stream' },
+            { streamId: b, events: events(1), expectedVersion: 'no_stream' },
+          ])
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(error).toMatchObject({ streamId: b, expected: 'no_stream', actual: 0 });
+        expect(await store.streamVersion(a)).toBe(-1);
+        expect(await store.headPosition()).toBe(head);
+      });
+
+      it('reports duplicates across streams and within the call', async () => {
+        const [a, b] = [newStream(), newStream()];
+        const [x, y] = events(2);
+        await store.append(a, [x]);
+        const results = await store.appendMany([
+          { streamId: a, events: [x, y] },
+          { streamId: b, events: [y, event()] },
+        ]);
+        expect(results[0].events.map((e) => e.status)).toEqual(['duplicate', 'appended']);
+        expect(results[1].events.map((e) => e.status)).toEqual(['duplicate', 'appended']);
+        expect(results[1].events[0]).toMatchObject({ streamId: a, position: results[0].events[1].position });
+        expect(await store.streamVersion(b)).toBe(0);
+      });
+
+      it('refuses a stream named twice in one call, and an empty call', async () => {
+        const a = newStream();
+        await expect(store.appendMany([{ streamId: a, events: events(1) }, { streamId: a, events: events(1) }])).rejects.toMatchObject({
+          reason: 'invalid_stream_id',
+        });
+        await expect(store.appendMany([])).rejects.toMatchObject({ reason: 'empty_batch' });
+        expect(await store.streamVersion(a)).toBe(-1);
+      });
+
+      it('does not deadlock when calls lock overlapping streams in different orders', async () => {
+        const streams = Array.from({ length: 6 }, () => newStream());
+        const calls = Array.from({ length: 12 }, (_, i) => {
+          const order = i % 2 === 0 ? streams : [...streams].reverse();
+          return store.appendMany(order.map((streamId) => ({ streamId, events: events(1) })));
+        });
+        await Promise.all(calls);
+        for (const stream of streams) expect(await store.streamVersion(stream)).toBe(11);
+      });
+    });
+
     describe('idempotency', () => {
       it('reports a re-sent batch as duplicates, with the stored positions, and stores nothing twice', async () => {
         const stream = newStream();

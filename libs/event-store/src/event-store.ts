@@ -66,6 +66,12 @@ export type AppendResult = {
   events: AppendedEvent[];
 };
 
+export type StreamAppend = {
+  streamId: string;
+  events: readonly EventToAppend[];
+  expectedVersion?: ExpectedVersion;
+};
+
 export type ReadStreamOptions = {
   /** First stream version to read (inclusive). Defaults to the start, or the end when reading backwards. */
   from?: number;
@@ -103,6 +109,12 @@ export type StoreStatus = {
 
 export type EventStore = {
   append(streamId: string, events: readonly EventToAppend[], expectedVersion?: ExpectedVersion): Promise<AppendResult>;
+  /**
+   * Appends to several streams in one transaction: all or nothing. Results come in the order of
+   * `appends`. A stream may appear once; an event id may appear once in the whole call (a repeat
+   * is a duplicate of its first occurrence).
+   */
+  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events after `after`, in log order, never past an event that may still commit below them. */
   readAll(after: Position, options?: ReadAllOptions): Promise<RecordedEvent[]>;

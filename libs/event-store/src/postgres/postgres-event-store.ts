@@ -1,9 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
 import {
+  validateAppendMany,
   assertLimit,
   assertPosition,
   recordedMetadata,
-  validateAppend,
   validateReadStream,
 } from '../append-validation.js';
 import {
@@ -20,6 +20,7 @@ import {
   type RecordedEvent,
   type RecordedMetadata,
   type StoreStatus,
+  type StreamAppend,
   type SubscribeOptions,
   type Subscription,
   WrongExpectedVersionError,
@@ -68,6 +69,12 @@ type EventRow = {
 const EVENT_COLUMNS = 'position, event_id, stream_id, stream_version, type, data, metadata, recorded_at';
 
 type StoredRow = { id: string; streamId: string; streamVersion: number; position: string };
+
+/** Takes the writers' lock of each stream, in key order so that two multi-stream appends cannot deadlock. */
+function lockStreamsSql(appends: readonly StreamAppend[]): string {
+  const keys = [...new Set(appends.map((a) => streamLockKey(a.streamId)))].sort((a, b) => a - b);
+  return `SELECT pg_advisory_xact_lock(${STREAM_LOCK_SPACE}, k) FROM unnest('{${keys.join(',')}}'::int[]) WITH ORDINALITY AS t(k, n) ORDER BY n`;
+}
 
 /** 32-bit FNV-1a of the stream id: the key of its writers' lock (a collision only makes two streams take turns). */
 export function streamLockKey(streamId: string): number {
@@ -130,19 +137,24 @@ export class PostgresEventStore implements EventStore {
     events: readonly EventToAppend[],
     expectedVersion: ExpectedVersion = 'any',
   ): Promise<AppendResult> {
-    validateAppend(streamId, events, expectedVersion);
+    const [result] = await this.appendMany([{ streamId, events, expectedVersion }]);
+    return result;
+  }
+
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    validateAppendMany(appends);
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let open = false;
       try {
-        // One round trip: open the transaction and queue behind other writers of this stream.
-        await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${STREAM_LOCK_SPACE}, ${streamLockKey(streamId)})`);
+        // One round trip: open the transaction and queue behind other writers of these streams.
+        await client.query(`BEGIN; ${lockStreamsSql(appends)}`);
         open = true;
-        const result = await this.appendLocked(client, streamId, events, expectedVersion);
+        const results = await this.appendLocked(client, appends);
         open = false;
         await client.query('COMMIT');
-        this.announce(result);
-        return result;
+        this.announce(results);
+        return results;
       } catch (error) {
         if (open) await client.query('ROLLBACK').catch(() => undefined);
         // Two writers raced with the same new event id: the retry reports it as a duplicate.
@@ -165,67 +177,74 @@ export class PostgresEventStore implements EventStore {
     events: readonly EventToAppend[],
     expectedVersion: ExpectedVersion = 'any',
   ): Promise<AppendResult> {
-    validateAppend(streamId, events, expectedVersion);
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [STREAM_LOCK_SPACE, streamLockKey(streamId)]);
-    return this.appendLocked(client, streamId, events, expectedVersion);
+    const appends = [{ streamId, events, expectedVersion }];
+    validateAppendMany(appends);
+    await client.query(lockStreamsSql(appends));
+    const [result] = await this.appendLocked(client, appends);
+    return result;
   }
 
   /**
-   * With the stream's lock held: finds duplicates, checks the expected version and inserts the
-   * new events. On error in the insert it rolls back.
+   * With the streams' locks held: finds duplicates, checks the expected versions and inserts
+   * the new events, all streams in one INSERT. On error in the insert it rolls back.
    */
-  private async appendLocked(
-    client: PoolClient,
-    streamId: string,
-    events: readonly EventToAppend[],
-    expectedVersion: ExpectedVersion,
-  ): Promise<AppendResult> {
-    const { rows } = await client.query<{ version: string; stored: StoredRow[] | null }>(
-      `SELECT (SELECT coalesce(max(stream_version), -1) FROM cx_events WHERE stream_id = $1) AS version,
+  private async appendLocked(client: PoolClient, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    const { rows } = await client.query<{ versions: Record<string, number> | null; stored: StoredRow[] | null }>(
+      `SELECT (SELECT json_object_agg(stream_id, version)
+                 FROM (SELECT stream_id, max(stream_version) AS version FROM cx_events
+                        WHERE stream_id = ANY($1::text[]) GROUP BY stream_id) AS v) AS versions,
               (SELECT json_agg(json_build_object('id', event_id, 'streamId', stream_id,
                                                  'streamVersion', stream_version, 'position', position::text))
                  FROM cx_events WHERE event_id = ANY($2::uuid[])) AS stored`,
-      [streamId, events.map((e) => e.id)],
+      [appends.map((a) => a.streamId), appends.flatMap((a) => a.events.map((e) => e.id))],
     );
-    const current = Number(rows[0].version);
+    const versions = rows[0].versions ?? {};
     const stored = new Map<string, AppendedEvent>(
       (rows[0].stored ?? []).map((row) => [
         row.id,
         { id: row.id, status: 'duplicate', streamId: row.streamId, streamVersion: row.streamVersion, position: BigInt(row.position) },
       ]),
     );
-    const fresh: EventToAppend[] = [];
+
+    // New events per stream, in order; an id already stored, or seen earlier in this call, is a duplicate.
     const seen = new Set<string>();
-    for (const event of events) {
-      const id = event.id.toLowerCase();
-      if (stored.has(id) || seen.has(id)) continue;
-      seen.add(id);
-      fresh.push(event);
-    }
-
-    if (fresh.length > 0) {
-      if (!versionMatches(expectedVersion, current)) {
-        throw new WrongExpectedVersionError(streamId, expectedVersion, current);
+    const rowsToInsert: Array<{ streamId: string; streamVersion: number; event: EventToAppend }> = [];
+    const current = appends.map(({ streamId, events, expectedVersion = 'any' }) => {
+      const version = Number(versions[streamId] ?? -1);
+      const fresh = events.filter((event) => {
+        const id = event.id.toLowerCase();
+        if (stored.has(id) || seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      });
+      if (fresh.length > 0 && !versionMatches(expectedVersion, version)) {
+        throw new WrongExpectedVersionError(streamId, expectedVersion, version);
       }
-      for (const row of await this.insertInOrder(client, streamId, current, fresh)) stored.set(row.id, row);
+      fresh.forEach((event, i) => rowsToInsert.push({ streamId, streamVersion: version + 1 + i, event }));
+      return version;
+    });
+    if (rowsToInsert.length > 0) {
+      for (const row of await this.insertInOrder(client, rowsToInsert)) stored.set(row.id, row);
     }
 
-    // The first occurrence of a fresh id is appended; any repeat in the same batch is a duplicate.
+    // The first occurrence of a fresh id is appended; any repeat is a duplicate of it.
     const reported = new Set<string>();
-    const results = events.map((event) => {
-      const id = event.id.toLowerCase();
-      const row = stored.get(id)!;
-      const repeat = reported.has(id);
-      reported.add(id);
-      return row.status === 'appended' && repeat ? { ...row, status: 'duplicate' as const } : row;
+    return appends.map(({ streamId, events }, index) => {
+      const results = events.map((event) => {
+        const id = event.id.toLowerCase();
+        const row = stored.get(id)!;
+        const repeat = reported.has(id);
+        reported.add(id);
+        return row.status === 'appended' && repeat ? { ...row, status: 'duplicate' as const } : row;
+      });
+      const inStream = results.filter((r) => r.streamId === streamId).map((r) => r.streamVersion);
+      return {
+        streamId,
+        nextExpectedVersion: Math.max(current[index], ...inStream),
+        position: results.reduce((max, r) => (r.position > max ? r.position : max), 0n),
+        events: results,
+      };
     });
-    const streamResults = results.filter((r) => r.streamId === streamId);
-    return {
-      streamId,
-      nextExpectedVersion: Math.max(current, ...streamResults.map((r) => r.streamVersion)),
-      position: results.reduce((max, r) => (r.position > max ? r.position : max), 0n),
-      events: results,
-    };
   }
 
   /**
@@ -236,9 +255,7 @@ export class PostgresEventStore implements EventStore {
    */
   private async insertInOrder(
     client: PoolClient,
-    streamId: string,
-    current: number,
-    fresh: readonly EventToAppend[],
+    rows: ReadonlyArray<{ streamId: string; streamVersion: number; event: EventToAppend }>,
   ): Promise<AppendedEvent[]> {
     const reserved = await client.query<{ earlier_xid: string | null; positions: string[] }>(
       `WITH locked AS MATERIALIZED (
@@ -249,7 +266,7 @@ export class PostgresEventStore implements EventStore {
                 FROM assigned, generate_series(1, $1::int) AS n)
        SELECT assigned.earlier_xid::text, drawn.positions, pg_advisory_unlock(${APPEND_LOCK}) AS released
          FROM assigned, drawn`,
-      [fresh.length],
+      [rows.length],
     );
     const { earlier_xid: earlierXid, positions } = reserved.rows[0];
     if (earlierXid !== null) {
@@ -258,28 +275,29 @@ export class PostgresEventStore implements EventStore {
         'append must be the first write of its transaction: positions would no longer follow commit order',
       );
     }
-    const payload = fresh.map((event, i) => ({
+    const payload = rows.map(({ streamId, streamVersion, event }, i) => ({
       position: positions[i],
       event_id: event.id,
-      stream_version: current + 1 + i,
+      stream_id: streamId,
+      stream_version: streamVersion,
       type: event.type,
       data: event.data ?? null,
       metadata: recordedMetadata(event),
     }));
     try {
-      const inserted = await client.query<{ position: string; event_id: string; stream_version: string }>(
+      const inserted = await client.query<{ position: string; event_id: string; stream_id: string; stream_version: string }>(
         `INSERT INTO cx_events (position, event_id, stream_id, stream_version, type, data, metadata)
          OVERRIDING SYSTEM VALUE
-         SELECT e.position, e.event_id, $1, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
-           FROM jsonb_to_recordset($2::jsonb)
-             AS e(position bigint, event_id uuid, stream_version bigint, type text, data jsonb, metadata jsonb)
-         RETURNING position, event_id, stream_version`,
-        [streamId, JSON.stringify(payload)],
+         SELECT e.position, e.event_id, e.stream_id, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
+           FROM jsonb_to_recordset($1::jsonb)
+             AS e(position bigint, event_id uuid, stream_id text, stream_version bigint, type text, data jsonb, metadata jsonb)
+         RETURNING position, event_id, stream_id, stream_version`,
+        [JSON.stringify(payload)],
       );
       return inserted.rows.map((row) => ({
         id: row.event_id,
         status: 'appended' as const,
-        streamId,
+        streamId: row.stream_id,
         streamVersion: Number(row.stream_version),
         position: BigInt(row.position),
       }));
@@ -290,14 +308,16 @@ export class PostgresEventStore implements EventStore {
   }
 
   /** Wakes this process's subscribers and, with LISTEN/NOTIFY, other processes'. */
-  announce(result: AppendResult): void {
-    if (!result.events.some((e) => e.status === 'appended')) return;
+  announce(results: AppendResult | readonly AppendResult[]): void {
+    const list: readonly AppendResult[] = 'events' in results ? [results] : results;
+    if (!list.some((result) => result.events.some((e) => e.status === 'appended'))) return;
+    const position = list.reduce((max, r) => (r.position > max ? r.position : max), 0n);
     this.wakeAll();
     if (this.notifications !== 'listen' || this.notifyPending || this.closed) return;
     this.notifyPending = true;
     setImmediate(() => {
       this.notifyPending = false;
-      this.pool.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, result.position.toString()]).catch(() => undefined);
+      this.pool.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, position.toString()]).catch(() => undefined);
     });
   }
 
