@@ -1,3 +1,5 @@
+import { AuthModule, OpenApiModule } from '@cx/http';
+import { IngestModule } from '@cx/ingest';
 import { type PlatformConfig, PlatformModule } from '@cx/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
 
@@ -5,6 +7,6 @@ import { type DynamicModule, Module } from '@nestjs/common';
 @Module({})
 export class AppModule {
   static forRoot(config: PlatformConfig): DynamicModule {
-    return { module: AppModule, imports: [PlatformModule.forRoot(config)] };
+    return { module: AppModule, imports: [PlatformModule.forRoot(config), AuthModule.forRoot(), IngestModule.forRoot(), OpenApiModule] };
   }
 }

@@ -1,4 +1,5 @@
 import { openTestDatabase, startApp, type TestDatabase, testBackend } from '@cx/testing';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ describe(`all-in-one app as a process on ${testBackend}`, () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cx-app-'));
     if (testBackend === 'postgres') {
       database = await openTestDatabase();
-      env = { DATABASE_URL: database.url };
+      env = { DATABASE_URL: database.url, CX_MASTER_KEY: randomBytes(32).toString('base64') };
     } else {
       env = { DATABASE_URL: '', CX_DATA_DIR: dataDir };
     }
@@ -62,6 +63,20 @@ describe(`all-in-one app as a process on ${testBackend}`, () => {
         expect(await again.stop()).toBe(0);
       }
     }, 90_000);
+  }
+
+  if (testBackend === 'postgres') {
+    it('refuses to start on a real server without CX_MASTER_KEY, saying how to make one', async () => {
+      const error = await startApp(undefined, { ...env, CX_MASTER_KEY: '' }).then(
+        async (app) => {
+          await app.stop();
+          return 'started';
+        },
+        (e: Error) => e.message,
+      );
+      expect(error).toContain('CX_MASTER_KEY');
+      expect(error).toContain('openssl rand -base64 32');
+    }, 30_000);
   }
 
   it('refuses bad configuration with a message naming the variable', async () => {

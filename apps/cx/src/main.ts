@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { configureHttp, JsonLogger } from '@cx/http';
 import { loadConfig } from '@cx/platform';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -33,7 +34,10 @@ function closeOnSignals(app: INestApplication): void {
 async function bootstrap(): Promise<void> {
   const started = Date.now();
   const config = loadConfig();
-  const app = await NestFactory.create(AppModule.forRoot(config));
+  const jsonLogger = new JsonLogger(config.logLevel);
+  Logger.overrideLogger(jsonLogger);
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: jsonLogger, bodyParser: false });
+  configureHttp(app, jsonLogger);
   closeOnSignals(app);
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
@@ -42,6 +46,7 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
+  // Before the JSON logger exists (a configuration error) this still prints one clear line.
   logger.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 });

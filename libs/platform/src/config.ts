@@ -8,6 +8,8 @@ export type PlatformConfig = {
   dataDir: string;
   dbPoolSize: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Moment kinds beyond the eight built-in ones, from CX_MOMENT_KINDS: configuration, not code. */
+  momentKinds: string[];
 };
 
 export class ConfigError extends Error {
@@ -46,6 +48,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     dataDir: env.CX_DATA_DIR || './.cx-data',
     dbPoolSize: integer(env, 'CX_DB_POOL_SIZE', 10, 1, 1000),
     logLevel,
+    momentKinds: (env.CX_MOMENT_KINDS ?? '')
+      .split(',')
+      .map((kind) => kind.trim())
+      .filter((kind) => kind.length > 0),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { type PlatformConfig, redactUrl } from './config.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { piiMigrations } from './pii/pii.migrations.js';
 
 export type Database = {
   kind: 'embedded' | 'postgres';
@@ -15,7 +16,7 @@ export type Database = {
 };
 
 /** Every lib's migrations, in the order their ids sort. */
-export const platformMigrations: Migration[] = [...eventStoreMigrations];
+export const platformMigrations: Migration[] = [...eventStoreMigrations, ...piiMigrations];
 
 /**
  * Opens the database named by the config (a PostgreSQL server, or embedded PGlite) and

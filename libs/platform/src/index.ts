@@ -2,4 +2,5 @@ export { ConfigError, loadConfig, type PlatformConfig, redactUrl } from './confi
 export { type Database, openDatabase, platformMigrations } from './database.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { PlatformModule } from './platform.module.js';
-export { DATABASE, EVENT_STORE, PLATFORM_CONFIG } from './platform.tokens.js';
+export * from './pii/index.js';
+export { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG } from './platform.tokens.js';

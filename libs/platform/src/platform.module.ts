@@ -11,7 +11,8 @@ import {
 import type { PlatformConfig } from './config.js';
 import { type Database, openDatabase } from './database.js';
 import { HealthController } from './health.controller.js';
-import { DATABASE, EVENT_STORE, PLATFORM_CONFIG } from './platform.tokens.js';
+import { assertMasterKeyMatches, loadMasterKey, PiiVault } from './pii/index.js';
+import { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG } from './platform.tokens.js';
 
 
 /** Closes what the platform opened, in reverse order, when Nest shuts down (SIGTERM, app.close()). */
@@ -58,9 +59,23 @@ export class PlatformModule {
               adapterName: database.kind === 'postgres' ? 'postgres' : 'postgres (embedded PGlite)',
             }),
         },
+        {
+          provide: PII_VAULT,
+          inject: [DATABASE],
+          useFactory: async (database: Database) => {
+            const masterKey = loadMasterKey({ env: process.env, dataDir: config.dataDir, embedded: database.kind === 'embedded' });
+            await assertMasterKeyMatches(database.pool, masterKey);
+            const logger = new Logger('Platform');
+            logger.log(`master key: ${masterKey.describe()}`);
+            if (masterKey.created) {
+              logger.warn(`a new master key was generated: back up ${masterKey.file}; without it personal data cannot be read`);
+            }
+            return new PiiVault({ pool: database.pool, masterKey });
+          },
+        },
         PlatformLifecycle,
       ],
-      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE],
+      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE, PII_VAULT],
     };
   }
 }

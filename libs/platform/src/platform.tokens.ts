@@ -2,3 +2,4 @@
 export const PLATFORM_CONFIG = Symbol('PlatformConfig');
 export const DATABASE = Symbol('Database');
 export const EVENT_STORE = Symbol('EventStore');
+export const PII_VAULT = Symbol('PiiVault');

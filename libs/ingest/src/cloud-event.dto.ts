@@ -1,0 +1,233 @@
+import { channels, type IngestEventType, ingestEventTypes, outcomes, severities, tiers } from '@cx/domain';
+import { plainToInstance } from 'class-transformer';
+import {
+  Equals,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsRFC3339,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  type ValidationError,
+  ValidateIf,
+  type ValidationOptions,
+  validateSync,
+} from 'class-validator';
+
+/** Like @IsOptional, but only an absent field is skipped: `null` is validated, and so refused. */
+function Optional(options?: ValidationOptions): PropertyDecorator {
+  return ValidateIf((_object, value) => value !== undefined, options);
+}
+
+/** Text with something in it: not empty and not only white space. */
+const NOT_BLANK = /\S/;
+function NotBlank(field: string): PropertyDecorator {
+  return Matches(NOT_BLANK, { message: `${field} must not be blank` });
+}
+
+/** A field-level error, as the API reports it: `data.nps`, `subject`, `[3].type`. */
+export type FieldError = { field: string; message: string };
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,127}$/;
+const ID_MESSAGE = 'must be 1-128 letters, digits or . _ : @ + = -, starting with a letter or digit';
+const knownTypes = Object.keys(ingestEventTypes) as IngestEventType[];
+
+/** CloudEvents 1.0 attributes in the JSON format. Extension attributes are kept as metadata. */
+export class CloudEventDto {
+  @Equals('1.0', { message: 'specversion must be "1.0"' })
+  specversion!: string;
+
+  @IsString()
+  @Length(1, 256)
+  id!: string;
+
+  @IsString()
+  @Length(1, 1024)
+  source!: string;
+
+  @IsIn(knownTypes, { message: `type must be one of ${knownTypes.join(', ')}` })
+  type!: IngestEventType;
+
+  @Matches(ID, { message: `subject must be a customer id: ${ID_MESSAGE.replace('must be ', '')}` })
+  subject!: string;
+
+  @Optional()
+  @IsRFC3339({ message: 'time must be an RFC 3339 timestamp, such as 2025-01-31T09:30:00Z' })
+  time?: string;
+
+  @Optional()
+  @IsIn(['application/json'], { message: 'datacontenttype must be application/json when given' })
+  datacontenttype?: string;
+
+  @IsObject({ message: 'data must be a JSON object' })
+  data!: Record<string, unknown>;
+}
+
+const PHONE = /^\+?[0-9 ().-]{4,32}$/;
+const CURRENCY = /^[A-Z]{3}$/;
+const KIND = /^[a-z][a-z0-9_]*$/;
+
+class CustomerProfileFields {
+  @Optional() @IsEmail({}, { message: 'email must be an email address' }) @MaxLength(254) email?: string;
+  @Optional() @Matches(PHONE, { message: 'phone must be a phone number such as +34 600 000 000' }) phone?: string;
+  @Optional() @IsIn(channels as string[], { message: `preferredChannel must be one of ${channels.join(', ')}` }) preferredChannel?: string;
+  @Optional() @Matches(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, { message: 'locale must be a BCP 47 language tag, such as es-ES' }) locale?: string;
+  @Optional() @IsIn(tiers as unknown as string[], { message: 'tier must be one of A, B, C' }) tier?: string;
+}
+
+export class CustomerRegisteredData extends CustomerProfileFields {
+  @IsString() @NotBlank('name') @MaxLength(200) name!: string;
+}
+
+export class CustomerUpdatedData extends CustomerProfileFields {
+  @Optional() @IsString() @NotBlank('name') @MaxLength(200) name?: string;
+}
+
+export class MomentRecordedData {
+  @Matches(KIND, { message: 'kind must be a moment kind such as billing or incident' }) kind!: string;
+  @IsIn(channels as string[], { message: `channel must be one of ${channels.join(', ')}` }) channel!: string;
+  @Optional() @IsString() @Length(1, 200) touchpoint?: string;
+  @Optional() @IsIn(outcomes as unknown as string[], { message: 'outcome must be one of positive, neutral, negative' }) outcome?: string;
+  @Optional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) waitSeconds?: number;
+  @Optional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) expectedWaitSeconds?: number;
+  @Optional() @IsBoolean() waitExplained?: boolean;
+  @Optional() @IsString() @Length(1, 128) agentId?: string;
+  @Optional() @IsString() @Length(1, 128) area?: string;
+  @Optional() @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 4 }) amount?: number;
+  @Optional() @Matches(CURRENCY, { message: 'currency must be an ISO 4217 code such as EUR' }) currency?: string;
+  @Optional() @IsString() @Length(1, 128) orderId?: string;
+}
+
+export class FeedbackSubmittedData {
+  @Optional() @IsInt() @Min(0) @Max(10) nps?: number;
+  @Optional() @IsInt() @Min(1) @Max(5) csat?: number;
+  @Optional() @IsInt() @Min(1) @Max(7) ces?: number;
+  @Optional() @IsString() @NotBlank('comment') @MaxLength(4000) comment?: string;
+  @Optional() @IsString() @Length(1, 256) momentId?: string;
+}
+
+class ComplaintRef {
+  @Matches(ID, { message: `complaintId ${ID_MESSAGE}` }) complaintId!: string;
+}
+
+export class ComplaintFiledData extends ComplaintRef {
+  @IsString() @Length(1, 128) category!: string;
+  @IsIn(channels as string[], { message: `channel must be one of ${channels.join(', ')}` }) channel!: string;
+  @IsIn(severities as unknown as string[], { message: 'severity must be one of low, medium, high, critical' }) severity!: string;
+  @Optional() @IsString() @NotBlank('description') @MaxLength(4000) description?: string;
+  @Optional() @IsString() @Length(1, 256) momentId?: string;
+}
+
+export class ComplaintAcknowledgedData extends ComplaintRef {}
+export class ComplaintRoutedData extends ComplaintRef {
+  @IsString() @Length(1, 128) area!: string;
+}
+export class ComplaintResolvedData extends ComplaintRef {
+  @IsString() @Length(1, 4000) resolution!: string;
+  @Optional() @IsString() @Length(1, 1000) rootCause?: string;
+}
+export class ComplaintConfirmedData extends ComplaintRef {}
+export class ComplaintReopenedData extends ComplaintRef {
+  @Optional() @IsString() @Length(1, 1000) reason?: string;
+}
+export class ComplaintClosedData extends ComplaintRef {}
+
+type DataClass = new () => object;
+
+/** The data class of each CloudEvents type the ingest API accepts. */
+export const dataClasses: Record<IngestEventType, DataClass> = {
+  'cx.customer.registered': CustomerRegisteredData,
+  'cx.customer.updated': CustomerUpdatedData,
+  'cx.moment.recorded': MomentRecordedData,
+  'cx.feedback.submitted': FeedbackSubmittedData,
+  'cx.complaint.filed': ComplaintFiledData,
+  'cx.complaint.acknowledged': ComplaintAcknowledgedData,
+  'cx.complaint.routed': ComplaintRoutedData,
+  'cx.complaint.resolved': ComplaintResolvedData,
+  'cx.complaint.confirmed': ComplaintConfirmedData,
+  'cx.complaint.reopened': ComplaintReopenedData,
+  'cx.complaint.closed': ComplaintClosedData,
+};
+
+/** Personal data: sealed with the customer's key before anything is stored. */
+export const piiFields: Partial<Record<IngestEventType, readonly string[]>> = {
+  'cx.customer.registered': ['name', 'email', 'phone'],
+  'cx.customer.updated': ['name', 'email', 'phone'],
+  'cx.feedback.submitted': ['comment'],
+  'cx.complaint.filed': ['description'],
+};
+
+const CE_ATTRIBUTES = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'data', 'dataschema']);
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+
+export type ValidCloudEvent = {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: IngestEventType;
+  subject: string;
+  time?: string;
+  data: Record<string, unknown>;
+  /** CloudEvents extension attributes (such as traceparent), kept in the event's metadata. */
+  extensions: Record<string, string | number | boolean>;
+};
+
+function flatten(errors: readonly ValidationError[], prefix: string): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field,
+      // class-validator starts messages with the property name; keep the full path instead.
+      message: message.startsWith(`${error.property} `) ? message.slice(error.property.length + 1) : message,
+    }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/** Validates one CloudEvent in JSON form: the envelope, then the data for its type. */
+export function validateCloudEvent(raw: unknown): { event: ValidCloudEvent } | { errors: FieldError[] } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { errors: [{ field: '', message: 'an event must be a JSON object' }] };
+  }
+  const input = raw as Record<string, unknown>;
+  const envelope = plainToInstance(CloudEventDto, input);
+  const errors = flatten(validateSync(envelope, { forbidUnknownValues: false }), '');
+
+  const extensions: ValidCloudEvent['extensions'] = {};
+  for (const [name, value] of Object.entries(input)) {
+    if (CE_ATTRIBUTES.has(name)) continue;
+    if (!EXTENSION_NAME.test(name)) {
+      errors.push({ field: name, message: 'is not a CloudEvents attribute (extension names are 1-20 lower-case letters or digits)' });
+    } else if (!['string', 'number', 'boolean'].includes(typeof value)) {
+      errors.push({ field: name, message: 'an extension attribute must be a string, number or boolean' });
+    } else {
+      extensions[name] = value as string | number | boolean;
+    }
+  }
+
+  const dataClass = typeof input.type === 'string' ? dataClasses[input.type as IngestEventType] : undefined;
+  if (dataClass && typeof input.data === 'object' && input.data !== null && !Array.isArray(input.data)) {
+    const data = plainToInstance(dataClass, input.data);
+    errors.push(...flatten(validateSync(data, { whitelist: true, forbidNonWhitelisted: true }), 'data'));
+  }
+  if (errors.length > 0) return { errors };
+  return {
+    event: {
+      specversion: '1.0',
+      id: input.id as string,
+      source: input.source as string,
+      type: input.type as IngestEventType,
+      subject: input.subject as string,
+      ...(input.time === undefined ? {} : { time: input.time as string }),
+      data: input.data as Record<string, unknown>,
+      extensions,
+    },
+  };
+}

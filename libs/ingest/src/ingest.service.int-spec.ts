@@ -1,0 +1,69 @@
+import { createMomentCatalogue } from '@cx/domain';
+import { PostgresEventStore } from '@cx/event-store';
+import { MasterKey, PiiVault } from '@cx/platform';
+import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { IngestService } from './ingest.service.js';
+
+const ce = (type: string, subject: string, data: Record<string, unknown>) => ({
+  specversion: '1.0',
+  id: randomUUID(),
+  source: 'urn:cx:spec',
+  type,
+  subject,
+  data,
+});
+
+describe(`ingest write path on ${testBackend}`, () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  let vault: PiiVault;
+  let ingest: IngestService;
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    store = new PostgresEventStore({ pool: database.pool });
+    vault = new PiiVault({ pool: database.pool, masterKey: new MasterKey(randomBytes(32), 'ephemeral') });
+    ingest = new IngestService(store, vault, createMomentCatalogue());
+  });
+  afterAll(async () => {
+    await store.close();
+    await database.close();
+  });
+
+  it("rejects the personal data of an erased customer and stores the rest of the batch", async () => {
+    const erased = `cust-erased-${randomUUID().slice(0, 8)}`;
+    const other = `cust-kept-${randomUUID().slice(0, 8)}`;
+    await vault.erase(erased);
+
+    const outcome = await ingest.ingest(
+      [
+        ce('cx.customer.registered', erased, { name: 'Gone Person', email: 'gone@example.com' }),
+        ce('cx.customer.registered', other, { name: 'Kept Person' }),
+        ce('cx.moment.recorded', erased, { kind: 'billing', channel: 'web' }),
+      ],
+      { correlationId: 'spec' },
+    );
+
+    expect(outcome.results.map((r) => r.status)).toEqual(['rejected', 'accepted', 'accepted']);
+    expect(outcome.results[0]).toMatchObject({ errors: [{ field: 'subject', message: expect.stringContaining('erased') }] });
+    const stored = await store.readStream(`customer-${erased}`);
+    expect(stored.map((e) => e.type)).toEqual(['moment.recorded.v1']);
+    const [kept] = await store.readStream(`customer-${other}`);
+    const opened = await vault.unsealFields([{ customerId: other, data: kept.data as Record<string, unknown>, fields: ['name'] }]);
+    expect(opened[0].data.name).toBe('Kept Person');
+  });
+
+  it('decides against state written by a concurrent writer after a version conflict', async () => {
+    const subject = `cust-race-${randomUUID().slice(0, 8)}`;
+    const complaintId = `cmp-race-${randomUUID().slice(0, 8)}`;
+    await ingest.ingest([ce('cx.complaint.filed', subject, { complaintId, category: 'billing', channel: 'phone', severity: 'low' })], { correlationId: 'spec' });
+    // Two acknowledgements race: one wins; the other, re-decided on the new state, is refused as out of order.
+    const [a, b] = await Promise.all([
+      ingest.ingest([ce('cx.complaint.acknowledged', subject, { complaintId })], { correlationId: 'a' }),
+      ingest.ingest([ce('cx.complaint.acknowledged', subject, { complaintId })], { correlationId: 'b' }),
+    ]);
+    expect([a.results[0].status, b.results[0].status].sort()).toEqual(['accepted', 'rejected']);
+    expect((await store.readStream(`complaint-${complaintId}`)).map((e) => e.type)).toEqual(['complaint.filed.v1', 'complaint.acknowledged.v1']);
+  });
+});

@@ -1,0 +1,366 @@
+import {
+  type ComplaintCommand,
+  complaintDecider,
+  type ComplaintState,
+  type CustomerCommand,
+  customerDecider,
+  type CustomerState,
+  type DomainEvent,
+  DomainValidationError,
+  IllegalTransition,
+  type IngestEventType,
+  ingestEventTypes,
+  type MomentCatalogue,
+  recordMoment,
+  streamIdFor,
+  submitFeedback,
+} from '@cx/domain';
+import { CustomerErasedError } from '@cx/platform';
+import {
+  type EventStore,
+  type EventToAppend,
+  type ExpectedVersion,
+  type RecordedEvent,
+  type StreamAppend,
+  WrongExpectedVersionError,
+} from '@cx/event-store';
+import { type FieldError, piiFields, type ValidCloudEvent, validateCloudEvent } from './cloud-event.dto.js';
+import { storedEventId } from './event-id.js';
+
+/** Seals personal data with each customer's key (the platform's PII vault). */
+export type PiiSealer = {
+  sealFields(
+    items: ReadonlyArray<{ customerId: string; data: Record<string, unknown>; fields: readonly string[] }>,
+  ): Promise<Array<Record<string, unknown>>>;
+};
+
+export type IngestContext = {
+  correlationId: string;
+  /** All or nothing: one rejected event and none is stored. */
+  atomic?: boolean;
+  receivedAt?: Date;
+  /** Id of the API key that sent the events, for the audit trail (never the key). */
+  principal?: string;
+};
+
+/** The current state a rejected transition ran into. */
+export type ConflictState = { stream: string; status: string };
+
+export type ItemResult =
+  | { id: string; status: 'accepted' | 'duplicate'; position: string }
+  | { id?: string; status: 'rejected'; errors: FieldError[]; current?: ConflictState }
+  | { id: string; status: 'aborted' };
+
+export type IngestOutcome = {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  /** Highest log position among the batch's stored events (new or already there), '0' if none. */
+  position: string;
+  results: ItemResult[];
+};
+
+type Item = {
+  index: number;
+  event: ValidCloudEvent;
+  streamId: string;
+  stateful: boolean;
+  /** The event's data with personal fields sealed. */
+  data: Record<string, unknown>;
+};
+
+type Decided = { item: Item; events: EventToAppend[]; streamPosition?: bigint } | { item: Item; duplicateOf: RecordedEvent };
+
+const MAX_ATTEMPTS = 3;
+
+/** Maps a domain field to the CloudEvent field it came from. */
+function apiField(field: string): string {
+  if (field === 'customerId') return 'subject';
+  if (field === 'momentId') return 'id';
+  if (field === 'data') return 'data';
+  if (/At$/.test(field)) return 'time';
+  return `data.${field}`;
+}
+
+/**
+ * The write path for CloudEvents from channel systems: validate, seal personal data, route each
+ * event to its stream (`customer-<subject>` or `complaint-<complaintId>`), decide against the
+ * stream's state where a rule needs it, and append the whole batch in one transaction. Moments,
+ * answers and profile-free events need no state, so they never read their stream.
+ */
+export class IngestService {
+  constructor(
+    private readonly store: EventStore,
+    private readonly vault: PiiSealer,
+    private readonly catalogue: MomentCatalogue,
+  ) {}
+
+  async ingest(raws: readonly unknown[], context: IngestContext): Promise<IngestOutcome> {
+    const receivedAt = (context.receivedAt ?? new Date()).toISOString();
+    const results: ItemResult[] = new Array(raws.length);
+    const valid: ValidCloudEvent[] = [];
+    const validIndex: number[] = [];
+    raws.forEach((raw, index) => {
+      const checked = validateCloudEvent(raw);
+      if ('errors' in checked) {
+        const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined;
+        results[index] = { ...(id === undefined ? {} : { id }), status: 'rejected', errors: checked.errors };
+      } else {
+        valid.push(checked.event);
+        validIndex.push(index);
+      }
+    });
+
+    // The same CloudEvent twice in one batch: the later one is a duplicate of the first.
+    const firstOf = new Map<string, number>();
+    const items: Item[] = [];
+    const sealed = await this.seal(valid, validIndex, results);
+    valid.forEach((event, i) => {
+      const key = `${event.source}\n${event.id}`;
+      const index = validIndex[i];
+      if (firstOf.has(key)) return;
+      firstOf.set(key, index);
+      if (results[index]) return; // rejected while sealing
+      const route = ingestEventTypes[event.type];
+      try {
+        const streamId = streamIdFor(route.stream, {
+          customerId: event.subject,
+          complaintId: event.data.complaintId as string | undefined,
+        });
+        const stateful = route.stream === 'complaint' || event.type === 'cx.customer.registered' || event.type === 'cx.customer.updated';
+        items.push({ index, event, streamId, stateful, data: sealed[i] });
+      } catch (error) {
+        results[index] = this.rejection(event, error);
+      }
+    });
+
+    for (let attempt = 1; ; attempt++) {
+      const { decided, versions } = await this.decide(items, results, receivedAt, context);
+      const rejected = results.some((r) => r?.status === 'rejected');
+      if (context.atomic && rejected) return this.outcome(valid, validIndex, firstOf, results, true);
+
+      const appends = this.appendsOf(decided, versions, results);
+      try {
+        const stored = appends.length > 0 ? await this.store.appendMany(appends) : [];
+        const positions = new Map(stored.flatMap((r) => r.events.map((e) => [e.id, e] as const)));
+        for (const entry of decided) {
+          if ('duplicateOf' in entry) {
+            results[entry.item.index] = { id: entry.item.event.id, status: 'duplicate', position: entry.duplicateOf.position.toString() };
+            continue;
+          }
+          if (entry.events.length === 0) {
+            // Nothing to record (an update that changes nothing): accepted, and readers are already there.
+            results[entry.item.index] = { id: entry.item.event.id, status: 'accepted', position: (entry.streamPosition ?? 0n).toString() };
+            continue;
+          }
+          const outcomes = entry.events.map((e) => positions.get(e.id)!);
+          const first = outcomes[0];
+          const position = outcomes.reduce((max, o) => (o.position > max ? o.position : max), 0n);
+          results[entry.item.index] = { id: entry.item.event.id, status: first.status === 'appended' ? 'accepted' : 'duplicate', position: position.toString() };
+        }
+        return this.outcome(valid, validIndex, firstOf, results, false);
+      } catch (error) {
+        // Another writer moved a stream this batch decided against: decide again on the new state.
+        if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) {
+          for (const item of items) if (results[item.index]?.status === 'rejected') delete results[item.index];
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Seals the personal fields of every valid event. An event carrying personal data of a customer
+   * whose data was erased is rejected (it may not be stored again); events without any still are.
+   */
+  private async seal(valid: readonly ValidCloudEvent[], validIndex: readonly number[], results: ItemResult[]): Promise<Array<Record<string, unknown>>> {
+    const records = valid.map((event) => ({ customerId: event.subject, data: event.data, fields: piiFields[event.type] ?? [] }));
+    try {
+      return await this.vault.sealFields(records);
+    } catch (error) {
+      if (!(error instanceof CustomerErasedError)) throw error;
+      const erased = new Set(error.customerIds);
+      const carriesPii = (event: ValidCloudEvent) => (piiFields[event.type] ?? []).some((field) => event.data[field] != null);
+      valid.forEach((event, i) => {
+        if (erased.has(event.subject) && carriesPii(event)) {
+          results[validIndex[i]] = { id: event.id, status: 'rejected', errors: [{ field: 'subject', message: "this customer's personal data was erased and cannot be stored again" }] };
+        }
+      });
+      const kept = records.map((record) => (erased.has(record.customerId) ? { ...record, fields: [] } : record));
+      return this.vault.sealFields(kept);
+    }
+  }
+
+  /** Decides every item, stream by stream, in input order; rejected items get their result here. */
+  private async decide(
+    items: readonly Item[],
+    results: ItemResult[],
+    receivedAt: string,
+    context: IngestContext,
+  ): Promise<{ decided: Decided[]; versions: Map<string, number> }> {
+    const byStream = new Map<string, Item[]>();
+    for (const item of items) byStream.set(item.streamId, [...(byStream.get(item.streamId) ?? []), item]);
+
+    const history = new Map<string, RecordedEvent[]>();
+    await Promise.all(
+      [...byStream.entries()]
+        .filter(([, streamItems]) => streamItems.some((i) => i.stateful))
+        .map(async ([streamId]) => history.set(streamId, await this.store.readStream(streamId))),
+    );
+
+    const versions = new Map([...history].map(([streamId, events]) => [streamId, events.at(-1)?.streamVersion ?? -1]));
+    const decided: Decided[] = [];
+    for (const [streamId, streamItems] of byStream) {
+      const past = history.get(streamId);
+      const known = new Map((past ?? []).map((e) => [e.id, e]));
+      let customer: CustomerState = past ? past.reduce(evolveCustomer, customerDecider.initialState) : customerDecider.initialState;
+      let complaint: ComplaintState = past ? past.reduce(evolveComplaint, complaintDecider.initialState) : complaintDecider.initialState;
+
+      for (const item of streamItems) {
+        const firstId = storedEventId(item.event.source, item.event.id);
+        if (known.has(firstId)) {
+          // Report the highest position of everything this CloudEvent produced, as the first answer did.
+          const produced = (past ?? []).filter((e) => e.id === firstId || e.metadata.causationId === firstId);
+          decided.push({ item, duplicateOf: produced.reduce((a, b) => (b.position > a.position ? b : a)) });
+          continue;
+        }
+        try {
+          const domainEvents = this.decideOne(item, customer, complaint, receivedAt);
+          const events = domainEvents.map((event, n) => this.toAppend(item, event, n, context, receivedAt));
+          for (const event of domainEvents) {
+            if (isComplaintEvent(event)) complaint = complaintDecider.evolve(complaint, event);
+            else customer = customerDecider.evolve(customer, event);
+          }
+          decided.push({ item, events, streamPosition: past?.at(-1)?.position });
+        } catch (error) {
+          results[item.index] = this.rejection(item.event, error, streamId);
+        }
+      }
+    }
+    return { decided, versions };
+  }
+
+  private decideOne(item: Item, customer: CustomerState, complaint: ComplaintState, receivedAt: string): DomainEvent[] {
+    const { event, data } = item;
+    const customerId = event.subject;
+    const at = event.time ?? receivedAt;
+    switch (event.type) {
+      case 'cx.customer.registered':
+        return customerDecider.decide({ type: 'RegisterCustomer', data: { ...data, customerId, registeredAt: at } } as CustomerCommand, customer);
+      case 'cx.customer.updated':
+        return customerDecider.decide({ type: 'UpdateCustomer', data: { ...data, customerId, updatedAt: at } } as CustomerCommand, customer);
+      case 'cx.moment.recorded':
+        return recordMoment({ type: 'RecordMoment', data: { ...data, momentId: event.id, customerId, occurredAt: at } } as Parameters<typeof recordMoment>[0], this.catalogue);
+      case 'cx.feedback.submitted':
+        return submitFeedback({ type: 'SubmitFeedback', data: { ...data, customerId, submittedAt: at } } as Parameters<typeof submitFeedback>[0]);
+      default:
+        return this.decideComplaint(event.type, data, customerId, at, complaint);
+    }
+  }
+
+  private decideComplaint(type: IngestEventType, data: Record<string, unknown>, customerId: string, at: string, state: ComplaintState): DomainEvent[] {
+    if (state.status !== 'none' && state.customerId !== customerId) {
+      throw new DomainValidationError([{ field: 'customerId', reason: `does not match the complaint's customer` }]);
+    }
+    const commands: Partial<Record<IngestEventType, () => ComplaintCommand>> = {
+      'cx.complaint.filed': () => ({ type: 'FileComplaint', data: { ...data, customerId, filedAt: at } }) as ComplaintCommand,
+      'cx.complaint.acknowledged': () => ({ type: 'AcknowledgeComplaint', data: { ...data, acknowledgedAt: at } }) as ComplaintCommand,
+      'cx.complaint.routed': () => ({ type: 'RouteComplaint', data: { ...data, routedAt: at } }) as ComplaintCommand,
+      'cx.complaint.resolved': () => ({ type: 'ResolveComplaint', data: { ...data, resolvedAt: at } }) as ComplaintCommand,
+      'cx.complaint.confirmed': () => ({ type: 'ConfirmComplaint', data: { ...data, confirmedAt: at } }) as ComplaintCommand,
+      'cx.complaint.reopened': () => ({ type: 'ReopenComplaint', data: { ...data, reopenedAt: at } }) as ComplaintCommand,
+      'cx.complaint.closed': () => ({ type: 'CloseComplaint', data: { ...data, closedAt: at } }) as ComplaintCommand,
+    };
+    return complaintDecider.decide(commands[type]!(), state);
+  }
+
+  private toAppend(item: Item, event: DomainEvent, n: number, context: IngestContext, receivedAt: string): EventToAppend {
+    const { source, id, type, subject, time, extensions } = item.event;
+    return {
+      id: storedEventId(source, id, n),
+      type: event.type,
+      data: event.data,
+      metadata: {
+        correlationId: context.correlationId,
+        causationId: storedEventId(source, id),
+        cloudEvent: { id, source, type, subject, ...(time ? { time } : {}), ...extensions },
+        receivedAt,
+        ...(context.principal ? { principal: context.principal } : {}),
+      },
+    };
+  }
+
+  /** One append per stream; a stream that was read expects the version it was read at. */
+  private appendsOf(decided: readonly Decided[], versions: ReadonlyMap<string, number>, results: readonly ItemResult[]): StreamAppend[] {
+    const byStream = new Map<string, { events: EventToAppend[]; stateful: boolean }>();
+    for (const entry of decided) {
+      if (!('events' in entry) || entry.events.length === 0 || results[entry.item.index]?.status === 'rejected') continue;
+      const group = byStream.get(entry.item.streamId) ?? { events: [], stateful: false };
+      group.events.push(...entry.events);
+      group.stateful ||= entry.item.stateful;
+      byStream.set(entry.item.streamId, group);
+    }
+    return [...byStream.entries()].map(([streamId, { events, stateful }]) => {
+      const version = versions.get(streamId) ?? -1;
+      const expectedVersion: ExpectedVersion = !stateful ? 'any' : version < 0 ? 'no_stream' : version;
+      return { streamId, events, expectedVersion };
+    });
+  }
+
+  private rejection(event: ValidCloudEvent, error: unknown, streamId?: string): ItemResult {
+    if (error instanceof DomainValidationError) {
+      return { id: event.id, status: 'rejected', errors: error.issues.map((i) => ({ field: apiField(i.field), message: i.reason })) };
+    }
+    if (error instanceof IllegalTransition) {
+      return {
+        id: event.id,
+        status: 'rejected',
+        errors: [{ field: 'type', message: `${event.type} is not allowed: complaint ${error.aggregateId} is ${error.status}` }],
+        current: { stream: streamId ?? '', status: error.status },
+      };
+    }
+    throw error;
+  }
+
+  private outcome(
+    valid: readonly ValidCloudEvent[],
+    validIndex: readonly number[],
+    firstOf: ReadonlyMap<string, number>,
+    results: ItemResult[],
+    aborted: boolean,
+  ): IngestOutcome {
+    valid.forEach((event, i) => {
+      const index = validIndex[i];
+      const first = firstOf.get(`${event.source}\n${event.id}`)!;
+      if (aborted && results[index]?.status !== 'rejected') results[index] = { id: event.id, status: 'aborted' };
+      else if (first !== index) {
+        const original = results[first];
+        results[index] = original.status === 'accepted' || original.status === 'duplicate'
+          ? { id: event.id, status: 'duplicate', position: original.position }
+          : { ...original };
+      }
+    });
+    let position = 0n;
+    const count = { accepted: 0, duplicates: 0, rejected: 0 };
+    for (const result of results) {
+      if (result.status === 'accepted') count.accepted++;
+      if (result.status === 'duplicate') count.duplicates++;
+      if (result.status === 'rejected') count.rejected++;
+      if ((result.status === 'accepted' || result.status === 'duplicate') && BigInt(result.position) > position) position = BigInt(result.position);
+    }
+    return { ...count, position: position.toString(), results };
+  }
+}
+
+function isComplaintEvent(event: DomainEvent): event is Extract<DomainEvent, { type: `complaint.${string}` }> {
+  return event.type.startsWith('complaint.');
+}
+
+function evolveCustomer(state: CustomerState, event: RecordedEvent): CustomerState {
+  return event.type.startsWith('complaint.') ? state : customerDecider.evolve(state, event as unknown as Parameters<typeof customerDecider.evolve>[1]);
+}
+
+function evolveComplaint(state: ComplaintState, event: RecordedEvent): ComplaintState {
+  return event.type.startsWith('complaint.') ? complaintDecider.evolve(state, event as unknown as Parameters<typeof complaintDecider.evolve>[1]) : state;
+}
