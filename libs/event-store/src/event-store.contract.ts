@@ -416,6 +416,40 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
       });
     });
 
+    describe('subscribeBatches', () => {
+      it('hands over batches of at most `limit` events, in order, and moves past each batch', async () => {
+        const start = await marker(store);
+        const stream = newStream();
+        const batch = events(7);
+        await store.append(stream, batch);
+        const batches: string[][] = [];
+        const subscription = store.subscribeBatches(start, (list) => {
+          batches.push(list.map((e) => e.id));
+        }, { limit: 3 });
+        const deadline = Date.now() + 10_000;
+        while (batches.flat().length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        await subscription.stop();
+        expect(batches.flat()).toEqual(batch.map((e) => e.id));
+        expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(3);
+        const [last] = await store.readStream(stream, { direction: 'backwards', limit: 1 });
+        expect(subscription.position).toBe(last.position);
+      });
+
+      it('stops at the last event the handler reported handled when it fails mid-batch', async () => {
+        const start = await marker(store);
+        const stream = newStream();
+        await store.append(stream, events(4));
+        const read = await store.readStream(stream);
+        const subscription = store.subscribeBatches(start, (list, handled) => {
+          handled(list[0].position);
+          handled(list[1].position);
+          throw new Error('third event failed');
+        });
+        await expect(subscription.done).rejects.toThrow('third event failed');
+        expect(subscription.position).toBe(read[1].position);
+      });
+    });
+
     describe('bad input', () => {
       /** The call gets a fresh stream; after the typed error, that stream must still be empty. */
       const rejects = async (call: (stream: string) => Promise<unknown>, reason: string) => {

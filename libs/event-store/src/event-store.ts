@@ -87,6 +87,13 @@ export type ReadAllOptions = {
 
 export type EventHandler = (event: RecordedEvent) => Promise<void> | void;
 
+/**
+ * Handles a batch of events in log order. `handled` records progress inside the batch (the
+ * position of the last event fully handled), so a failure mid-batch stops the subscription
+ * exactly there.
+ */
+export type BatchHandler = (events: readonly RecordedEvent[], handled: (position: Position) => void) => Promise<void> | void;
+
 export type SubscribeOptions = ReadAllOptions & {
   /** Longest wait between two polls when no wake-up signal arrives. */
   pollIntervalMs?: number;
@@ -120,6 +127,8 @@ export type EventStore = {
   readAll(after: Position, options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /** Catches up from `after`, then follows the log live. The handler sees each event once, in order. */
   subscribe(after: Position, handler: EventHandler, options?: SubscribeOptions): Subscription;
+  /** Like subscribe, a batch at a time (at most `limit` events): for handlers that write a batch in one transaction. */
+  subscribeBatches(after: Position, handler: BatchHandler, options?: SubscribeOptions): Subscription;
   /** The version of a stream's last event, -1 when it has none. */
   streamVersion(streamId: string): Promise<number>;
   /** The position of the last event a reader can see now (0n on an empty log). */

@@ -1,8 +1,9 @@
-import type { EventHandler, Position, RecordedEvent, Subscription } from './event-store.js';
+import type { BatchHandler, Position, RecordedEvent, Subscription } from './event-store.js';
 
 export type FollowLogOptions = {
   after: Position;
-  handler: EventHandler;
+  /** Called with each batch read, in order; the position moves past the batch when it resolves. */
+  handleBatch: BatchHandler;
   read: (after: Position, limit: number) => Promise<RecordedEvent[]>;
   batchSize: number;
   pollIntervalMs: number;
@@ -11,8 +12,8 @@ export type FollowLogOptions = {
 };
 
 /**
- * Catch-up then live following of a log, shared by the adapters: read a batch, hand each
- * event to the handler in order, and when caught up wait for a wake-up signal or the poll
+ * Catch-up then live following of a log, shared by the adapters: read a batch, hand it to the
+ * handler, and when caught up wait for a wake-up signal or the poll
  * interval. A signal that finds nothing new (a transaction still in flight holds readers
  * back) is retried soon, with a short backoff, rather than after a full poll interval.
  */
@@ -46,10 +47,12 @@ export function followLog(options: FollowLogOptions): Subscription {
         const wasSignalled = signalled;
         signalled = false;
         const batch = await options.read(position, options.batchSize);
-        for (const event of batch) {
-          if (stopped) return;
-          await options.handler(event);
-          position = event.position;
+        if (stopped) return;
+        if (batch.length > 0) {
+          await options.handleBatch(batch, (handled) => {
+            position = handled;
+          });
+          position = batch[batch.length - 1].position;
         }
         if (batch.length === options.batchSize) continue;
         if (batch.length === 0 && wasSignalled) {

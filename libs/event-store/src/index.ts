@@ -3,4 +3,4 @@ export { EVENT_TYPE, findNonJson, MAX_BATCH } from './append-validation.js';
 export { followLog } from './follow-log.js';
 export { migrate, type Migration } from './migrations.js';
 export { eventStoreMigrations } from './postgres/event-store.migrations.js';
-export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store.js';
+export { PostgresEventStore, type PostgresEventStoreOptions, streamLockKey } from './postgres/postgres-event-store.js';

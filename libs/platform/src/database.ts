@@ -22,16 +22,25 @@ export const platformMigrations: Migration[] = [...eventStoreMigrations, ...piiM
  * Opens the database named by the config (a PostgreSQL server, or embedded PGlite) and
  * migrates its schema. TypeORM owns the pool; the embedded database gets exactly one connection.
  */
+export type SchemaParts = {
+  /** Migrations beyond the platform's own (read models'), run after them in id order. */
+  migrations?: readonly Migration[];
+  /** TypeORM entities of the read models. */
+  entities?: readonly (new () => object)[];
+};
+
 export async function openDatabase(
   config: Pick<PlatformConfig, 'databaseUrl' | 'dataDir' | 'dbPoolSize'>,
-  migrations: readonly Migration[] = platformMigrations,
+  parts: SchemaParts = {},
 ): Promise<Database> {
+  const migrations = [...platformMigrations, ...(parts.migrations ?? [])];
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   const url = config.databaseUrl ?? embedded!.url;
   const dataSource = new DataSource({
     type: 'postgres',
     url,
     uuidExtension: 'pgcrypto',
+    entities: [...(parts.entities ?? [])],
     synchronize: false,
     migrationsRun: false,
     extra: { max: embedded ? 1 : config.dbPoolSize, application_name: 'cx-platform' },

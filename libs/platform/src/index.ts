@@ -1,5 +1,5 @@
 export { ConfigError, loadConfig, type PlatformConfig, redactUrl } from './config.js';
-export { type Database, openDatabase, platformMigrations } from './database.js';
+export { type Database, openDatabase, platformMigrations, type SchemaParts } from './database.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { PlatformModule } from './platform.module.js';
 export * from './pii/index.js';

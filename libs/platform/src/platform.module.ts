@@ -9,7 +9,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { PlatformConfig } from './config.js';
-import { type Database, openDatabase } from './database.js';
+import { type Database, openDatabase, type SchemaParts } from './database.js';
 import { HealthController } from './health.controller.js';
 import { assertMasterKeyMatches, loadMasterKey, PiiVault } from './pii/index.js';
 import { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG } from './platform.tokens.js';
@@ -35,7 +35,7 @@ class PlatformLifecycle implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(config: PlatformConfig): DynamicModule {
+  static forRoot(config: PlatformConfig, schema: SchemaParts = {}): DynamicModule {
     return {
       module: PlatformModule,
       controllers: [HealthController],
@@ -44,7 +44,7 @@ export class PlatformModule {
         {
           provide: DATABASE,
           useFactory: async () => {
-            const database = await openDatabase(config);
+            const database = await openDatabase(config, schema);
             new Logger('Platform').log(`database: ${database.location}`);
             return database;
           },

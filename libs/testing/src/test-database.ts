@@ -1,4 +1,4 @@
-import { type Database, openDatabase } from '@cx/platform';
+import { type Database, openDatabase, type SchemaParts } from '@cx/platform';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -11,10 +11,10 @@ export type TestDatabase = Database & { name: string; url?: string };
  * A fresh, migrated database of its own for one test file: a new database on the real server
  * (dropped on close), or an in-memory PGlite.
  */
-export async function openTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(options: { poolSize?: number } & SchemaParts = {}): Promise<TestDatabase> {
   const baseUrl = process.env.DATABASE_URL;
   if (!baseUrl) {
-    const database = await openDatabase({ dataDir: 'memory', dbPoolSize: 1 });
+    const database = await openDatabase({ dataDir: 'memory', dbPoolSize: 1 }, options);
     return { ...database, name: 'memory' };
   }
   const name = `cx_test_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -27,7 +27,7 @@ export async function openTestDatabase(options: { poolSize?: number } = {}): Pro
   }
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: 'unused', dbPoolSize: options.poolSize ?? 10 });
+  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: 'unused', dbPoolSize: options.poolSize ?? 10 }, options);
   return {
     ...database,
     name,

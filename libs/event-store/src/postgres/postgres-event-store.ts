@@ -9,6 +9,7 @@ import {
 import {
   type AppendedEvent,
   type AppendResult,
+  type BatchHandler,
   type EventHandler,
   type EventStore,
   EventStoreUsageError,
@@ -357,11 +358,25 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribe(after: Position, handler: EventHandler, options: SubscribeOptions = {}): Subscription {
+    return this.subscribeBatches(
+      after,
+      async (events, handled) => {
+        for (const event of events) {
+          await handler(event);
+          handled(event.position);
+        }
+      },
+      options,
+    );
+  }
+
+  subscribeBatches(after: Position, handler: BatchHandler, options: SubscribeOptions = {}): Subscription {
     assertPosition(after);
+    assertLimit(options.limit);
     if (this.notifications === 'listen') void this.ensureListener();
     return followLog({
       after,
-      handler,
+      handleBatch: handler,
       read: (position, limit) => this.readAll(position, { limit, types: options.types }),
       batchSize: options.limit ?? 500,
       pollIntervalMs: options.pollIntervalMs ?? 500,

@@ -1,0 +1,169 @@
+import { type EventToAppend, PostgresEventStore } from '@cx/event-store';
+import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import type { Projection } from './projection.js';
+import { ProjectionRunner } from './projection-runner.js';
+import { projectionMigrations } from './projections.migrations.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Counts events per stream; an event whose data says `explode` makes spec_counter's fold throw. */
+function counter(version = 1, name = 'spec_counter'): Projection {
+  const explodes = name === 'spec_counter';
+  return {
+    name,
+    version,
+    handles: ['moment.recorded.v1'],
+    tables: [`${name}_rows`],
+    migrations: [
+      {
+        id: `0900_${name}`,
+        sql: `CREATE TABLE ${name}_rows (stream_id text PRIMARY KEY, events integer NOT NULL, last_position bigint NOT NULL)`,
+      },
+    ],
+    entities: [],
+    async apply(events, manager: EntityManager) {
+      for (const event of events) {
+        if (explodes && (event.data as { explode?: boolean }).explode) throw new Error(`cannot fold ${event.id}`);
+        await manager.query(
+          `INSERT INTO ${name}_rows (stream_id, events, last_position) VALUES ($1, 1, $2)
+           ON CONFLICT (stream_id) DO UPDATE SET events = ${name}_rows.events + 1, last_position = excluded.last_position`,
+          [event.streamId, event.position.toString()],
+        );
+      }
+    },
+  };
+}
+
+const moment = (data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type: 'moment.recorded.v1', data });
+const other = (): EventToAppend => ({ id: randomUUID(), type: 'feedback.submitted.v1', data: { nps: 9 } });
+
+describe(`projection runner on ${testBackend}`, () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  const runners: ProjectionRunner[] = [];
+
+  const runner = (projection: Projection, batchSize = 50) => {
+    const created = new ProjectionRunner({
+      store,
+      dataSource: database.dataSource,
+      pool: database.pool,
+      projections: [projection],
+      lease: testBackend === 'postgres',
+      batchSize,
+      leaseRetryMs: 100,
+    });
+    runners.push(created);
+    return created;
+  };
+  const rows = async (name = 'spec_counter') =>
+    (await database.pool.query<{ stream_id: string; events: number }>(`SELECT stream_id, events FROM ${name}_rows ORDER BY stream_id`)).rows;
+  const checkpoint = async (name = 'spec_counter') =>
+    (await database.pool.query<{ position: string; status: string; error: string | null; error_position: string | null; version: number }>(
+      'SELECT position, status, error, error_position, version FROM cx_projection_checkpoints WHERE name = $1',
+      [name],
+    )).rows[0];
+  async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('condition not reached in time');
+      await sleep(20);
+    }
+  }
+
+  beforeAll(async () => {
+    database = await openTestDatabase({ migrations: [...projectionMigrations, ...counter().migrations, ...counter(1, 'spec_other').migrations] });
+    store = new PostgresEventStore({ pool: database.pool, notifications: testBackend === 'postgres' ? 'listen' : 'local' });
+  });
+  afterEach(async () => {
+    for (const r of runners.splice(0)) await r.stop();
+  });
+  afterAll(async () => {
+    await store.close();
+    await database.close();
+  });
+
+  it('folds the events it handles, moves its checkpoint past the others, and follows new ones live', async () => {
+    const a = `customer-a-${randomUUID()}`;
+    const b = `customer-b-${randomUUID()}`;
+    await store.append(a, [moment(), other(), moment()]);
+    await store.append(b, [moment()]);
+    const projection = runner(counter());
+    await projection.start();
+    const head = (await store.append(b, [moment(), other()])).position;
+
+    await until(async () => BigInt((await checkpoint()).position) >= head);
+    expect(await rows()).toEqual(expect.arrayContaining([
+      { stream_id: a, events: 2 },
+      { stream_id: b, events: 2 },
+    ]));
+    const [state] = await projection.states();
+    expect(state).toMatchObject({ name: 'spec_counter', version: 1, status: 'running', lagEvents: 0, position: head.toString() });
+  });
+
+  it('stops at the exact event that fails, with its position and error, and resumes from there on retry', async () => {
+    const stream = `customer-fail-${randomUUID()}`;
+    const projection = runner(counter());
+    await projection.start();
+    const before = (await rows()).find((r) => r.stream_id === stream)?.events ?? 0;
+    const result = await store.append(stream, [moment(), moment(), moment({ explode: true }), moment()]);
+    const failing = result.events[2].position;
+
+    await until(async () => (await checkpoint()).status === 'failed');
+    const stopped = await checkpoint();
+    expect(stopped.error_position).toBe(failing.toString());
+    expect(stopped.error).toContain('cannot fold');
+    expect(BigInt(stopped.position)).toBe(result.events[1].position);
+    expect((await rows()).find((r) => r.stream_id === stream)?.events).toBe(before + 2);
+    const [state] = await projection.states();
+    expect(state).toMatchObject({ status: 'failed', error: { position: failing.toString() }, lagEvents: 2 });
+
+    // A retry without a fix fails again at the same event, and applies nothing twice.
+    await projection.retry('spec_counter');
+    await until(async () => (await checkpoint()).status === 'failed');
+    expect((await checkpoint()).error_position).toBe(failing.toString());
+    expect((await rows()).find((r) => r.stream_id === stream)?.events).toBe(before + 2);
+    await expect(projection.retry('no_such_projection')).rejects.toThrow('unknown projection');
+  });
+
+  it('rebuilds from the start of the log when the projection version changes', async () => {
+    const stream = `customer-rebuild-${randomUUID()}`;
+    await store.append(stream, [moment(), moment(), moment()]);
+    const v1 = runner(counter(1, 'spec_other'));
+    await v1.start();
+    const head = await store.headPosition();
+    await until(async () => BigInt((await checkpoint('spec_other')).position) >= head);
+    await v1.stop();
+    // Tamper with the rows, as a buggy fold would have: a rebuild must replace them.
+    await database.pool.query(`UPDATE spec_other_rows SET events = 999`);
+
+    const v2 = runner(counter(2, 'spec_other'));
+    await v2.start();
+    await until(async () => BigInt((await checkpoint('spec_other')).position) >= head);
+    expect((await checkpoint('spec_other')).version).toBe(2);
+    expect((await rows('spec_other')).find((r) => r.stream_id === stream)?.events).toBe(3);
+    expect((await rows('spec_other')).some((r) => r.events === 999)).toBe(false);
+  });
+
+  if (testBackend === 'postgres') {
+    it('lets only one of two runners on one database apply a projection, and the other take over when it stops', async () => {
+      const name = 'spec_other';
+      const first = runner(counter(2, name), 7);
+      const second = runner(counter(2, name), 7);
+      await first.start();
+      await second.start();
+      const streams = Array.from({ length: 5 }, () => `customer-lease-${randomUUID()}`);
+      const before = new Map((await rows(name)).map((r) => [r.stream_id, r.events]));
+      for (let i = 0; i < 20; i++) await store.append(streams[i % 5], [moment()]);
+      await first.stop();
+      for (let i = 0; i < 20; i++) await store.append(streams[i % 5], [moment()]);
+      const head = await store.headPosition();
+      await until(async () => BigInt((await checkpoint(name)).position) >= head);
+      const after = await rows(name);
+      for (const stream of streams) {
+        expect(after.find((r) => r.stream_id === stream)?.events).toBe((before.get(stream) ?? 0) + 8);
+      }
+    });
+  }
+});
