@@ -1,12 +1,22 @@
 import { AuthModule, OpenApiModule } from '@cx/http';
 import { IngestModule } from '@cx/ingest';
 import { type PlatformConfig, PlatformModule } from '@cx/platform';
+import { ProjectionsModule, readModelSchema } from '@cx/projections';
 import { type DynamicModule, Module } from '@nestjs/common';
 
 /** The all-in-one app: every module of the platform in one process (the embedded default). */
 @Module({})
 export class AppModule {
   static forRoot(config: PlatformConfig): DynamicModule {
-    return { module: AppModule, imports: [PlatformModule.forRoot(config), AuthModule.forRoot(), IngestModule.forRoot(), OpenApiModule] };
+    return {
+      module: AppModule,
+      imports: [
+        PlatformModule.forRoot(config, readModelSchema),
+        AuthModule.forRoot(),
+        IngestModule.forRoot(),
+        ProjectionsModule.forRoot({ run: true, serve: true }),
+        OpenApiModule,
+      ],
+    };
   }
 }

@@ -1,3 +1,7 @@
 export type { Projection, ProjectionState, ProjectionStatus } from './projection.js';
 export { CheckpointFencedError, ProjectionRunner, type ProjectionRunnerOptions, type RunnerLogger, UnknownProjectionError } from './projection-runner.js';
 export { projectionMigrations } from './projections.migrations.js';
+export { ProjectionsController } from './projections.controller.js';
+export { ProjectionsModule, type ProjectionsModuleOptions, readModelSchema } from './projections.module.js';
+export { allProjections, readModelControllers } from './read-models/index.js';
+export { MIN_POSITION_WAIT_MS, minPositionOf, ReadsProjections, ReadYourWritesInterceptor } from './read-your-writes.js';

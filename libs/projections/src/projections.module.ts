@@ -1,0 +1,68 @@
+import type { EventStore, Migration } from '@cx/event-store';
+import { DATABASE, type Database, EVENT_STORE } from '@cx/platform';
+import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ProjectionRunner } from './projection-runner.js';
+import { projectionMigrations } from './projections.migrations.js';
+import { ProjectionsController } from './projections.controller.js';
+import { allProjections, readModelControllers } from './read-models/index.js';
+import { ReadYourWritesInterceptor } from './read-your-writes.js';
+
+/** What the database needs for the read models: run after the platform's own migrations. */
+export const readModelSchema = {
+  migrations: [...projectionMigrations, ...allProjections.flatMap((p) => p.migrations)] as Migration[],
+  entities: allProjections.flatMap((p) => p.entities),
+};
+
+export type ProjectionsModuleOptions = {
+  /** Fold the log in this process (the all-in-one app, the projector); false for a query-only app. */
+  run: boolean;
+  /** Serve the query API (read models, /v1/projections). */
+  serve: boolean;
+};
+
+@Injectable()
+class RunnerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
+    @Inject('CX_RUN_PROJECTIONS') private readonly run: boolean,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.run) await this.runner.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runner.stop();
+  }
+}
+
+@Module({})
+export class ProjectionsModule {
+  static forRoot(options: ProjectionsModuleOptions): DynamicModule {
+    const logger = new Logger('Projections');
+    return {
+      module: ProjectionsModule,
+      controllers: options.serve ? [ProjectionsController, ...readModelControllers] : [],
+      providers: [
+        { provide: 'CX_RUN_PROJECTIONS', useValue: options.run },
+        {
+          provide: ProjectionRunner,
+          inject: [EVENT_STORE, DATABASE],
+          useFactory: (store: EventStore, database: Database) =>
+            new ProjectionRunner({
+              store,
+              dataSource: database.dataSource,
+              pool: database.pool,
+              projections: allProjections,
+              lease: database.kind === 'postgres',
+              logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+            }),
+        },
+        RunnerLifecycle,
+        { provide: APP_INTERCEPTOR, useClass: ReadYourWritesInterceptor },
+      ],
+      exports: [ProjectionRunner],
+    };
+  }
+}
