@@ -14,8 +14,8 @@ describe('CloudEvents types', () => {
     expect(ingestEventTypes).toEqual({
       'cx.customer.registered': { storedType: 'customer.registered.v1', stream: 'customer' },
       'cx.customer.updated': { storedType: 'customer.updated.v1', stream: 'customer' },
-      'cx.moment.recorded': { storedType: 'moment.recorded.v1', stream: 'customer' },
-      'cx.feedback.submitted': { storedType: 'feedback.submitted.v1', stream: 'customer' },
+      'cx.moment.recorded': { storedType: 'moment.recorded.v1', stream: 'moment' },
+      'cx.feedback.submitted': { storedType: 'feedback.submitted.v1', stream: 'feedback' },
       'cx.complaint.filed': { storedType: 'complaint.filed.v1', stream: 'complaint' },
       'cx.complaint.acknowledged': { storedType: 'complaint.acknowledged.v1', stream: 'complaint' },
       'cx.complaint.routed': { storedType: 'complaint.routed.v1', stream: 'complaint' },
@@ -46,7 +46,7 @@ describe('CloudEvents types', () => {
   it.each(Object.entries(eventTypes))('%s: versioned, accepted by the event store, published as cx.<name>', (storedType, info) => {
     expect(storedType).toMatch(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*\.v[1-9][0-9]*$/);
     expect(info.cloudEventType).toBe(`cx.${storedType.replace(/\.v\d+$/, '')}`);
-    expect(info.stream).toBe(storedType.startsWith('complaint.') ? 'complaint' : 'customer');
+    expect(info.stream).toBe(storedType.split('.')[0]);
     expect(isDomainEventType(storedType)).toBe(true);
   });
 
@@ -65,6 +65,10 @@ describe('stream ids', () => {
   it('picks the stream from the ids of a command or event', () => {
     expect(streamIdFor('customer', { customerId: 'cus-1', complaintId: 'cmp-1' })).toBe('customer-cus-1');
     expect(streamIdFor('complaint', { customerId: 'cus-1', complaintId: 'cmp-1' })).toBe('complaint-cmp-1');
+    const eventId = '0b9c8d2e-5f1a-5c3b-9d4e-7a6b5c4d3e2f';
+    expect(streamIdFor('moment', { customerId: 'cus-1', eventId })).toBe(`moment-${eventId}`);
+    expect(streamIdFor('feedback', { customerId: 'cus-1', eventId })).toBe(`feedback-${eventId}`);
+    expect(() => streamIdFor('moment', { customerId: 'cus-1' })).toThrow(expect.objectContaining({ field: 'eventId' }));
   });
 
   it('rejects ids a stream id cannot hold, naming the id field', () => {

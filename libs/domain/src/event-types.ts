@@ -4,7 +4,13 @@ import { id, validate } from './validation.js';
 
 export type DomainEvent = CustomerStreamEvent | ComplaintEvent;
 export type DomainEventType = DomainEvent['type'];
-export type StreamKind = 'customer' | 'complaint';
+/**
+ * Where events live. A customer's profile and tier, and each complaint, are aggregates with rules,
+ * decided against their stream. A moment of truth and a survey answer are facts with no rule to
+ * protect: each is a stream of its own, created once, so channel systems writing a customer's
+ * moments at the same time never contend. A customer's whole timeline is read by customerId.
+ */
+export type StreamKind = 'customer' | 'complaint' | 'moment' | 'feedback';
 
 type EventTypeInfo = {
   /** The public CloudEvents `type`, on ingest and when published. */
@@ -22,8 +28,8 @@ export const eventTypes = {
   'customer.registered.v1': { cloudEventType: 'cx.customer.registered', stream: 'customer', ingest: true },
   'customer.updated.v1': { cloudEventType: 'cx.customer.updated', stream: 'customer', ingest: true },
   'customer.tier-changed.v1': { cloudEventType: 'cx.customer.tier-changed', stream: 'customer', ingest: false },
-  'moment.recorded.v1': { cloudEventType: 'cx.moment.recorded', stream: 'customer', ingest: true },
-  'feedback.submitted.v1': { cloudEventType: 'cx.feedback.submitted', stream: 'customer', ingest: true },
+  'moment.recorded.v1': { cloudEventType: 'cx.moment.recorded', stream: 'moment', ingest: true },
+  'feedback.submitted.v1': { cloudEventType: 'cx.feedback.submitted', stream: 'feedback', ingest: true },
   'complaint.filed.v1': { cloudEventType: 'cx.complaint.filed', stream: 'complaint', ingest: true },
   'complaint.acknowledged.v1': { cloudEventType: 'cx.complaint.acknowledged', stream: 'complaint', ingest: true },
   'complaint.routed.v1': { cloudEventType: 'cx.complaint.routed', stream: 'complaint', ingest: true },
@@ -70,7 +76,23 @@ export function complaintStreamId(complaintId: string): string {
   return `complaint-${complaintId}`;
 }
 
-/** The stream of a command or event of the given kind, from the ids in its data. */
-export function streamIdFor(stream: StreamKind, data: { readonly customerId?: string; readonly complaintId?: string }): string {
-  return stream === 'complaint' ? complaintStreamId(data.complaintId as string) : customerStreamId(data.customerId as string);
+/** A single-fact stream (a moment, an answer), named by the stored id of its event. */
+export function factStreamId(kind: 'moment' | 'feedback', eventId: string): string {
+  validate(id('eventId', eventId));
+  return `${kind}-${eventId}`;
+}
+
+/** The stream of a command or event of the given kind, from the ids in its data (and its stored event id for facts). */
+export function streamIdFor(
+  stream: StreamKind,
+  data: { readonly customerId?: string; readonly complaintId?: string; readonly eventId?: string },
+): string {
+  switch (stream) {
+    case 'complaint':
+      return complaintStreamId(data.complaintId as string);
+    case 'customer':
+      return customerStreamId(data.customerId as string);
+    default:
+      return factStreamId(stream, data.eventId as string);
+  }
 }

@@ -236,6 +236,61 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
       });
     });
 
+    describe('decideAndAppend', () => {
+      it('decides on the histories of the streams it reads and appends what the decision returns', async () => {
+        const [a, b] = [newStream(), newStream()];
+        await store.append(a, events(2));
+        const results = await store.decideAndAppend({ lock: [a, b], read: [a] }, (histories) => [
+          { streamId: a, events: [event('moment.recorded.v1', { seen: histories.get(a)!.length })], expectedVersion: 1 },
+          { streamId: b, events: events(1) },
+        ]);
+        expect(results.map((r) => [r.streamId, r.nextExpectedVersion])).toEqual([
+          [a, 2],
+          [b, 0],
+        ]);
+        const [, , decided] = await store.readStream(a);
+        expect(decided.data).toEqual({ seen: 2 });
+      });
+
+      it('never lets two deciders act on the same state: a capacity rule holds under concurrency', async () => {
+        const stream = newStream();
+        const capacity = 5;
+        const attempts = Array.from({ length: 12 }, () =>
+          store.decideAndAppend({ lock: [stream], read: [stream] }, (histories) =>
+            histories.get(stream)!.length < capacity ? [{ streamId: stream, events: events(1) }] : [],
+          ),
+        );
+        const outcomes = await Promise.all(attempts);
+        expect(outcomes.filter((r) => r.length > 0)).toHaveLength(capacity);
+        expect(await store.readStream(stream)).toHaveLength(capacity);
+      });
+
+      it('stores nothing when the decision is empty, and refuses to append to an existing stream the plan did not lock', async () => {
+        const [a, b] = [newStream(), newStream()];
+        expect(await store.decideAndAppend({ lock: [a], read: [a] }, () => [])).toEqual([]);
+        await expect(store.decideAndAppend({ lock: [a], read: [] }, () => [{ streamId: b, events: events(1) }])).rejects.toThrow(
+          `decide appended to ${b}`,
+        );
+        expect(await store.streamVersion(a)).toBe(-1);
+        expect(await store.streamVersion(b)).toBe(-1);
+      });
+
+      it('creates new streams outside the plan without a lock, and refuses to create one twice', async () => {
+        const [fact, other] = [newStream('moment'), newStream('moment')];
+        const created = await store.decideAndAppend({ lock: [], read: [] }, () => [{ streamId: fact, events: events(1), expectedVersion: 'no_stream' }]);
+        expect(created.map((r) => r.nextExpectedVersion)).toEqual([0]);
+        const twice = await Promise.allSettled([
+          store.decideAndAppend({ lock: [], read: [] }, () => [{ streamId: other, events: events(1), expectedVersion: 'no_stream' }]),
+          store.decideAndAppend({ lock: [], read: [] }, () => [{ streamId: other, events: events(1), expectedVersion: 'no_stream' }]),
+        ]);
+        expect(twice.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        const refused = twice.find((o) => o.status === 'rejected') as PromiseRejectedResult | undefined;
+        expect(refused?.reason).toBeInstanceOf(WrongExpectedVersionError);
+        expect(refused?.reason).toMatchObject({ streamId: other, expected: 'no_stream' });
+        expect(await store.readStream(other)).toHaveLength(1);
+      });
+    });
+
     describe('idempotency', () => {
       it('reports a re-sent batch as duplicates, with the stored positions, and stores nothing twice', async () => {
         const stream = newStream();

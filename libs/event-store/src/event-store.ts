@@ -122,6 +122,16 @@ export type EventStore = {
    * is a duplicate of its first occurrence).
    */
   appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
+  /**
+   * Reads the `read` streams, hands their histories to `decide`, and appends what it returns, as
+   * one atomic step: no other writer changes the `lock` streams (which include every stream
+   * `decide` may append to) in between, so a decision never meets a version conflict. `decide`
+   * may be called again if the store had to retry, so it must not keep state between calls.
+   */
+  decideAndAppend(
+    plan: { lock: readonly string[]; read: readonly string[] },
+    decide: (histories: ReadonlyMap<string, RecordedEvent[]>) => readonly StreamAppend[] | Promise<readonly StreamAppend[]>,
+  ): Promise<AppendResult[]>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events after `after`, in log order, never past an event that may still commit below them. */
   readAll(after: Position, options?: ReadAllOptions): Promise<RecordedEvent[]>;

@@ -1,5 +1,4 @@
 import { channels, type IngestEventType, ingestEventTypes, outcomes, severities, tiers } from '@cx/domain';
-import { plainToInstance } from 'class-transformer';
 import {
   Equals,
   IsBoolean,
@@ -15,6 +14,7 @@ import {
   Max,
   MaxLength,
   Min,
+  getMetadataStorage,
   type ValidationError,
   ValidateIf,
   type ValidationOptions,
@@ -191,14 +191,46 @@ function flatten(errors: readonly ValidationError[], prefix: string): FieldError
   });
 }
 
+const RFC3339 = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+const knownTypeSet = new Set<string>(knownTypes);
+
+/**
+ * A quick test that an envelope is certainly valid, so the common case skips class-validator
+ * (whose per-call overhead dominates ingest). It accepts a subset of what CloudEventDto accepts;
+ * anything else goes through CloudEventDto, which stays the rule and writes the error messages.
+ */
+function certainlyValidEnvelope(input: Record<string, unknown>): boolean {
+  const { specversion, id, source, type, subject, time, datacontenttype, data } = input;
+  return (
+    specversion === '1.0' &&
+    typeof id === 'string' && id.length >= 1 && id.length <= 256 &&
+    typeof source === 'string' && source.length >= 1 && source.length <= 1024 &&
+    typeof type === 'string' && knownTypeSet.has(type) &&
+    typeof subject === 'string' && ID.test(subject) &&
+    (time === undefined || (typeof time === 'string' && RFC3339.test(time))) &&
+    (datacontenttype === undefined || datacontenttype === 'application/json') &&
+    typeof data === 'object' && data !== null && !Array.isArray(data)
+  );
+}
+
+/** The properties each data class validates: anything else in `data` is refused, not silently stored. */
+const allowedProperties = new Map<DataClass, ReadonlySet<string>>(
+  Object.values(dataClasses).map((dataClass) => [
+    dataClass,
+    new Set(getMetadataStorage().getTargetValidationMetadatas(dataClass, '', true, false).map((m) => m.propertyName)),
+  ]),
+);
+
 /** Validates one CloudEvent in JSON form: the envelope, then the data for its type. */
 export function validateCloudEvent(raw: unknown): { event: ValidCloudEvent } | { errors: FieldError[] } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { errors: [{ field: '', message: 'an event must be a JSON object' }] };
   }
   const input = raw as Record<string, unknown>;
-  const envelope = plainToInstance(CloudEventDto, input);
-  const errors = flatten(validateSync(envelope, { forbidUnknownValues: false }), '');
+  // The DTOs transform nothing, so plain assignment builds the instances (class-transformer costs ~25 µs an event).
+  const errors = certainlyValidEnvelope(input)
+    ? []
+    : flatten(validateSync(Object.assign(new CloudEventDto(), input), { forbidUnknownValues: false }), '');
 
   const extensions: ValidCloudEvent['extensions'] = {};
   for (const [name, value] of Object.entries(input)) {
@@ -214,8 +246,12 @@ export function validateCloudEvent(raw: unknown): { event: ValidCloudEvent } | {
 
   const dataClass = typeof input.type === 'string' ? dataClasses[input.type as IngestEventType] : undefined;
   if (dataClass && typeof input.data === 'object' && input.data !== null && !Array.isArray(input.data)) {
-    const data = plainToInstance(dataClass, input.data);
-    errors.push(...flatten(validateSync(data, { whitelist: true, forbidNonWhitelisted: true }), 'data'));
+    const data = input.data as Record<string, unknown>;
+    const allowed = allowedProperties.get(dataClass)!;
+    for (const key of Object.keys(data)) {
+      if (!allowed.has(key)) errors.push({ field: `data.${key}`, message: `property ${key} should not exist` });
+    }
+    errors.push(...flatten(validateSync(Object.assign(new dataClass(), data)), 'data'));
   }
   if (errors.length > 0) return { errors };
   return {

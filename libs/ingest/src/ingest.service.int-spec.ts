@@ -47,8 +47,10 @@ describe(`ingest write path on ${testBackend}`, () => {
 
     expect(outcome.results.map((r) => r.status)).toEqual(['rejected', 'accepted', 'accepted']);
     expect(outcome.results[0]).toMatchObject({ errors: [{ field: 'subject', message: expect.stringContaining('erased') }] });
-    const stored = await store.readStream(`customer-${erased}`);
-    expect(stored.map((e) => e.type)).toEqual(['moment.recorded.v1']);
+    // The moment (no personal data) was stored, in a stream of its own; the registration was not.
+    expect(await store.readStream(`customer-${erased}`)).toEqual([]);
+    const moment = (await store.readAll(0n, { types: ['moment.recorded.v1'] })).filter((e) => (e.data as { customerId: string }).customerId === erased);
+    expect(moment.map((e) => e.streamId)).toEqual([expect.stringMatching(/^moment-/)]);
     const [kept] = await store.readStream(`customer-${other}`);
     const opened = await vault.unsealFields([{ customerId: other, data: kept.data as Record<string, unknown>, fields: ['name'] }]);
     expect(opened[0].data.name).toBe('Kept Person');

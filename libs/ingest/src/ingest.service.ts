@@ -22,7 +22,6 @@ import {
   type ExpectedVersion,
   type RecordedEvent,
   type StreamAppend,
-  WrongExpectedVersionError,
 } from '@cx/event-store';
 import { type FieldError, piiFields, type ValidCloudEvent, validateCloudEvent } from './cloud-event.dto.js';
 import { storedEventId } from './event-id.js';
@@ -70,8 +69,6 @@ type Item = {
 };
 
 type Decided = { item: Item; events: EventToAppend[]; streamPosition?: bigint } | { item: Item; duplicateOf: RecordedEvent };
-
-const MAX_ATTEMPTS = 3;
 
 /** Maps a domain field to the CloudEvent field it came from. */
 function apiField(field: string): string {
@@ -126,48 +123,50 @@ export class IngestService {
         const streamId = streamIdFor(route.stream, {
           customerId: event.subject,
           complaintId: event.data.complaintId as string | undefined,
+          eventId: storedEventId(event.source, event.id),
         });
-        const stateful = route.stream === 'complaint' || event.type === 'cx.customer.registered' || event.type === 'cx.customer.updated';
+        const stateful = route.stream === 'complaint' || route.stream === 'customer';
         items.push({ index, event, streamId, stateful, data: sealed[i] });
       } catch (error) {
         results[index] = this.rejection(event, error);
       }
     });
 
-    for (let attempt = 1; ; attempt++) {
-      const { decided, versions } = await this.decide(items, results, receivedAt, context);
-      const rejected = results.some((r) => r?.status === 'rejected');
-      if (context.atomic && rejected) return this.outcome(valid, validIndex, firstOf, results, true);
+    if (items.length === 0) return this.outcome(valid, validIndex, firstOf, results, context.atomic === true);
+    const rejectedEarly = results.some((r) => r?.status === 'rejected');
 
-      const appends = this.appendsOf(decided, versions, results);
-      try {
-        const stored = appends.length > 0 ? await this.store.appendMany(appends) : [];
-        const positions = new Map(stored.flatMap((r) => r.events.map((e) => [e.id, e] as const)));
-        for (const entry of decided) {
-          if ('duplicateOf' in entry) {
-            results[entry.item.index] = { id: entry.item.event.id, status: 'duplicate', position: entry.duplicateOf.position.toString() };
-            continue;
-          }
-          if (entry.events.length === 0) {
-            // Nothing to record (an update that changes nothing): accepted, and readers are already there.
-            results[entry.item.index] = { id: entry.item.event.id, status: 'accepted', position: (entry.streamPosition ?? 0n).toString() };
-            continue;
-          }
-          const outcomes = entry.events.map((e) => positions.get(e.id)!);
-          const first = outcomes[0];
-          const position = outcomes.reduce((max, o) => (o.position > max ? o.position : max), 0n);
-          results[entry.item.index] = { id: entry.item.event.id, status: first.status === 'appended' ? 'accepted' : 'duplicate', position: position.toString() };
-        }
-        return this.outcome(valid, validIndex, firstOf, results, false);
-      } catch (error) {
-        // Another writer moved a stream this batch decided against: decide again on the new state.
-        if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) {
-          for (const item of items) if (results[item.index]?.status === 'rejected') delete results[item.index];
-          continue;
-        }
-        throw error;
+    // Decide under the aggregates' writer locks: no other writer moves them between the read and the
+    // append. Moments and answers go to streams of their own, created here: nothing to lock.
+    let decided: Decided[] = [];
+    let rejections = new Map<number, ItemResult>();
+    const aggregates = [...new Set(items.filter((item) => item.stateful).map((item) => item.streamId))];
+    const stored = await this.store.decideAndAppend(
+      { lock: aggregates, read: aggregates },
+      (histories) => {
+        ({ decided, rejections } = this.decide(items, histories, receivedAt, context));
+        if (context.atomic && (rejectedEarly || rejections.size > 0)) return [];
+        return this.appendsOf(decided, histories);
+      },
+    );
+    for (const [index, result] of rejections) results[index] = result;
+    if (context.atomic && results.some((r) => r?.status === 'rejected')) return this.outcome(valid, validIndex, firstOf, results, true);
+
+    const positions = new Map(stored.flatMap((r) => r.events.map((e) => [e.id, e] as const)));
+    for (const entry of decided) {
+      if ('duplicateOf' in entry) {
+        results[entry.item.index] = { id: entry.item.event.id, status: 'duplicate', position: entry.duplicateOf.position.toString() };
+        continue;
       }
+      if (entry.events.length === 0) {
+        // Nothing to record (an update that changes nothing): accepted, and readers are already there.
+        results[entry.item.index] = { id: entry.item.event.id, status: 'accepted', position: (entry.streamPosition ?? 0n).toString() };
+        continue;
+      }
+      const outcomes = entry.events.map((e) => positions.get(e.id)!);
+      const position = outcomes.reduce((max, o) => (o.position > max ? o.position : max), 0n);
+      results[entry.item.index] = { id: entry.item.event.id, status: outcomes[0].status === 'appended' ? 'accepted' : 'duplicate', position: position.toString() };
     }
+    return this.outcome(valid, validIndex, firstOf, results, false);
   }
 
   /**
@@ -192,27 +191,20 @@ export class IngestService {
     }
   }
 
-  /** Decides every item, stream by stream, in input order; rejected items get their result here. */
-  private async decide(
+  /** Decides every item, stream by stream, in input order, against the streams' histories. */
+  private decide(
     items: readonly Item[],
-    results: ItemResult[],
+    histories: ReadonlyMap<string, RecordedEvent[]>,
     receivedAt: string,
     context: IngestContext,
-  ): Promise<{ decided: Decided[]; versions: Map<string, number> }> {
+  ): { decided: Decided[]; rejections: Map<number, ItemResult> } {
     const byStream = new Map<string, Item[]>();
     for (const item of items) byStream.set(item.streamId, [...(byStream.get(item.streamId) ?? []), item]);
 
-    const history = new Map<string, RecordedEvent[]>();
-    await Promise.all(
-      [...byStream.entries()]
-        .filter(([, streamItems]) => streamItems.some((i) => i.stateful))
-        .map(async ([streamId]) => history.set(streamId, await this.store.readStream(streamId))),
-    );
-
-    const versions = new Map([...history].map(([streamId, events]) => [streamId, events.at(-1)?.streamVersion ?? -1]));
     const decided: Decided[] = [];
+    const rejections = new Map<number, ItemResult>();
     for (const [streamId, streamItems] of byStream) {
-      const past = history.get(streamId);
+      const past = histories.get(streamId);
       const known = new Map((past ?? []).map((e) => [e.id, e]));
       let customer: CustomerState = past ? past.reduce(evolveCustomer, customerDecider.initialState) : customerDecider.initialState;
       let complaint: ComplaintState = past ? past.reduce(evolveComplaint, complaintDecider.initialState) : complaintDecider.initialState;
@@ -234,11 +226,11 @@ export class IngestService {
           }
           decided.push({ item, events, streamPosition: past?.at(-1)?.position });
         } catch (error) {
-          results[item.index] = this.rejection(item.event, error, streamId);
+          rejections.set(item.index, this.rejection(item.event, error, streamId));
         }
       }
     }
-    return { decided, versions };
+    return { decided, rejections };
   }
 
   private decideOne(item: Item, customer: CustomerState, complaint: ComplaintState, receivedAt: string): DomainEvent[] {
@@ -292,18 +284,17 @@ export class IngestService {
   }
 
   /** One append per stream; a stream that was read expects the version it was read at. */
-  private appendsOf(decided: readonly Decided[], versions: ReadonlyMap<string, number>, results: readonly ItemResult[]): StreamAppend[] {
-    const byStream = new Map<string, { events: EventToAppend[]; stateful: boolean }>();
+  private appendsOf(decided: readonly Decided[], histories: ReadonlyMap<string, RecordedEvent[]>): StreamAppend[] {
+    const byStream = new Map<string, EventToAppend[]>();
     for (const entry of decided) {
-      if (!('events' in entry) || entry.events.length === 0 || results[entry.item.index]?.status === 'rejected') continue;
-      const group = byStream.get(entry.item.streamId) ?? { events: [], stateful: false };
-      group.events.push(...entry.events);
-      group.stateful ||= entry.item.stateful;
-      byStream.set(entry.item.streamId, group);
+      if (!('events' in entry) || entry.events.length === 0) continue;
+      byStream.set(entry.item.streamId, [...(byStream.get(entry.item.streamId) ?? []), ...entry.events]);
     }
-    return [...byStream.entries()].map(([streamId, { events, stateful }]) => {
-      const version = versions.get(streamId) ?? -1;
-      const expectedVersion: ExpectedVersion = !stateful ? 'any' : version < 0 ? 'no_stream' : version;
+    return [...byStream.entries()].map(([streamId, events]) => {
+      const history = histories.get(streamId);
+      const version = history?.at(-1)?.streamVersion ?? -1;
+      // A fact's stream is new: 'no_stream' (a re-send is recognised by its id and stores nothing).
+      const expectedVersion: ExpectedVersion = !history ? 'no_stream' : version < 0 ? 'no_stream' : version;
       return { streamId, events, expectedVersion };
     });
   }

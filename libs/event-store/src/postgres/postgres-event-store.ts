@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import {
+  assertStreamId,
   validateAppendMany,
   assertLimit,
   assertPosition,
@@ -72,7 +73,7 @@ const EVENT_COLUMNS = 'position, event_id, stream_id, stream_version, type, data
 type StoredRow = { id: string; streamId: string; streamVersion: number; position: string };
 
 /** Takes the writers' lock of each stream, in key order so that two multi-stream appends cannot deadlock. */
-function lockStreamsSql(appends: readonly StreamAppend[]): string {
+function lockStreamsSql(appends: ReadonlyArray<{ streamId: string }>): string {
   const keys = [...new Set(appends.map((a) => streamLockKey(a.streamId)))].sort((a, b) => a - b);
   return `SELECT pg_advisory_xact_lock(${STREAM_LOCK_SPACE}, k) FROM unnest('{${keys.join(',')}}'::int[]) WITH ORDINALITY AS t(k, n) ORDER BY n`;
 }
@@ -165,6 +166,62 @@ export class PostgresEventStore implements EventStore {
         client.release();
       }
     }
+  }
+
+  async decideAndAppend(
+    plan: { lock: readonly string[]; read: readonly string[] },
+    decide: (histories: ReadonlyMap<string, RecordedEvent[]>) => readonly StreamAppend[] | Promise<readonly StreamAppend[]>,
+  ): Promise<AppendResult[]> {
+    const locked = new Set([...plan.lock, ...plan.read]);
+    for (const streamId of locked) assertStreamId(streamId);
+    const streams = [...locked].map((streamId) => ({ streamId }));
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let open = false;
+      try {
+        await client.query(streams.length > 0 ? `BEGIN; ${lockStreamsSql(streams)}` : 'BEGIN');
+        open = true;
+        const histories = await this.readStreamsWith(client, plan.read);
+        const appends = await decide(histories);
+        // A stream outside the plan may only be created ('no_stream'): the unique stream version guards it, no lock needed.
+        const outside = appends.find((a) => !locked.has(a.streamId) && a.expectedVersion !== 'no_stream');
+        if (outside) throw new EventStoreUsageError(`decide appended to ${outside.streamId}, which the plan did not lock (only new streams may be created without a lock)`);
+        if (appends.length === 0) {
+          open = false;
+          await client.query('COMMIT');
+          return [];
+        }
+        validateAppendMany(appends);
+        const results = await this.appendLocked(client, appends);
+        open = false;
+        await client.query('COMMIT');
+        this.announce(results);
+        return results;
+      } catch (error) {
+        if (open) await client.query('ROLLBACK').catch(() => undefined);
+        if (isUniqueViolation(error, 'cx_events_event_id_key') && attempt < 3) continue;
+        if (isUniqueViolation(error, 'cx_events_stream_version_key')) {
+          // Two writers created the same stream: PostgreSQL names it in the error's detail.
+          const streamId = /Key \(stream_id, stream_version\)=\((.*), \d+\)/.exec((error as { detail?: string }).detail ?? '')?.[1] ?? 'unknown';
+          throw new WrongExpectedVersionError(streamId, 'no_stream', await this.streamVersion(streamId).catch(() => 0));
+        }
+        throw error;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  /** Whole streams, read on the transaction's connection (under their locks). */
+  private async readStreamsWith(client: PoolClient, streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    const histories = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
+    if (streamIds.length === 0) return histories;
+    const { rows } = await client.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM cx_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version`,
+      [[...new Set(streamIds)]],
+    );
+    for (const row of rows) histories.get(row.stream_id)!.push(toRecorded(row));
+    return histories;
   }
 
   /**
