@@ -686,7 +686,7 @@ const eventSchemas: Record<string, JsonSchema> = Object.fromEntries(
     {
       title: type,
       description: `${meaning[type]} Stored as \`${ingestEventTypes[type].storedType}\` in the stream ${
-        ingestEventTypes[type].stream === 'complaint' ? '`complaint-<data.complaintId>`' : '`customer-<subject>`'
+        { complaint: '`complaint-<data.complaintId>`', customer: '`customer-<subject>`', moment: 'of its own, `moment-<stored event id>`', feedback: 'of its own, `feedback-<stored event id>`' }[ingestEventTypes[type].stream]
       }.`,
       allOf: [
         schemaRef('CloudEventAttributes'),
