@@ -9,8 +9,8 @@ import { swcOptions } from './swc-options.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist');
 const sources = ['apps', 'libs', 'bench'];
-// Tests, the contract suite and the test-only lib are not shipped.
-const isTest = (file) => /\.(spec|int-spec|e2e-spec|contract|testing)\.ts$/.test(file) || file.startsWith(join('libs', 'testing'));
+// Tests and the contract suite are not shipped (libs/testing is: the seed generator uses it).
+const isTest = (file) => /\.(spec|int-spec|e2e-spec|contract|testing)\.ts$/.test(file);
 
 const { compilerOptions } = JSON.parse(await readFile(join(root, 'tsconfig.base.json'), 'utf8'));
 

@@ -1,6 +1,6 @@
-import { AuthModule, OpenApiModule } from '@cx/http';
+import { AuthModule, OpenApiModule, observedPlatform } from '@cx/http';
 import { IngestModule } from '@cx/ingest';
-import { type PlatformConfig, PlatformModule } from '@cx/platform';
+import type { PlatformConfig } from '@cx/platform';
 import { ProjectionsModule, readModelSchema } from '@cx/projections';
 import { type DynamicModule, Module } from '@nestjs/common';
 
@@ -11,7 +11,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        PlatformModule.forRoot(config, readModelSchema),
+        ...observedPlatform(config, readModelSchema),
         AuthModule.forRoot(),
         IngestModule.forRoot(),
         ProjectionsModule.forRoot({ run: true, serve: true }),

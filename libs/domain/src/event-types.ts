@@ -1,16 +1,24 @@
 import type { ComplaintEvent } from './complaint.events.js';
 import type { CustomerStreamEvent } from './customer.events.js';
+import type { RetentionEvent } from './retention.events.js';
 import { id, validate } from './validation.js';
 
+export type { RetentionAlertRaised, RetentionEvent } from './retention.events.js';
+
+/** What the deciders of the write path (ingest) produce. */
 export type DomainEvent = CustomerStreamEvent | ComplaintEvent;
 export type DomainEventType = DomainEvent['type'];
+/** Every stored type of the domain: the write path's, plus what the platform's own processes append (retention alerts). */
+export type StoredEvent = DomainEvent | RetentionEvent;
+export type StoredEventType = StoredEvent['type'];
 /**
  * Where events live. A customer's profile and tier, and each complaint, are aggregates with rules,
  * decided against their stream. A moment of truth and a survey answer are facts with no rule to
  * protect: each is a stream of its own, created once, so channel systems writing a customer's
- * moments at the same time never contend. A customer's whole timeline is read by customerId.
+ * moments at the same time never contend. The retention saga's alerts go to a stream per customer
+ * of their own (`retention-<id>`). A customer's whole timeline is read by customerId.
  */
-export type StreamKind = 'customer' | 'complaint' | 'moment' | 'feedback';
+export type StreamKind = 'customer' | 'complaint' | 'moment' | 'feedback' | 'retention';
 
 type EventTypeInfo = {
   /** The public CloudEvents `type`, on ingest and when published. */
@@ -37,7 +45,8 @@ export const eventTypes = {
   'complaint.confirmed.v1': { cloudEventType: 'cx.complaint.confirmed', stream: 'complaint', ingest: true },
   'complaint.reopened.v1': { cloudEventType: 'cx.complaint.reopened', stream: 'complaint', ingest: true },
   'complaint.closed.v1': { cloudEventType: 'cx.complaint.closed', stream: 'complaint', ingest: true },
-} as const satisfies Record<DomainEventType, EventTypeInfo>;
+  'retention.alert-raised.v1': { cloudEventType: 'cx.retention.alert-raised', stream: 'retention', ingest: false },
+} as const satisfies Record<StoredEventType, EventTypeInfo>;
 
 type EventTypes = typeof eventTypes;
 
@@ -62,7 +71,8 @@ export function isIngestEventType(type: unknown): type is IngestEventType {
   return typeof type === 'string' && Object.hasOwn(ingestEventTypes, type);
 }
 
-export function isDomainEventType(type: unknown): type is DomainEventType {
+/** Whether `type` is a stored type the domain knows (a row of `eventTypes`). */
+export function isDomainEventType(type: unknown): type is StoredEventType {
   return typeof type === 'string' && Object.hasOwn(eventTypes, type);
 }
 
@@ -74,6 +84,15 @@ export function customerStreamId(customerId: string): string {
 export function complaintStreamId(complaintId: string): string {
   validate(id('complaintId', complaintId));
   return `complaint-${complaintId}`;
+}
+
+/**
+ * The retention saga's stream of a customer: its alerts, apart from the `customer-<id>` stream so
+ * that the customer's profile decisions never fold events they do not know, nor wait on its lock.
+ */
+export function retentionStreamId(customerId: string): string {
+  validate(id('customerId', customerId));
+  return `retention-${customerId}`;
 }
 
 /** A single-fact stream (a moment, an answer), named by the stored id of its event. */
@@ -92,6 +111,8 @@ export function streamIdFor(
       return complaintStreamId(data.complaintId as string);
     case 'customer':
       return customerStreamId(data.customerId as string);
+    case 'retention':
+      return retentionStreamId(data.customerId as string);
     default:
       return factStreamId(stream, data.eventId as string);
   }

@@ -27,3 +27,6 @@ export { configureHttp, JSON_TYPES, MAX_BODY_BYTES } from './http-setup.js';
 export { JsonLogger, type JsonLogLevel } from './json-logger.js';
 export { DOCS_ASSETS_PATH, OpenApiController, OpenApiModule } from './openapi/openapi.controller.js';
 export { DOCS_PATH, OPENAPI_PATH, type OpenApiDocument, openApiDocument, type OpenApiOptions } from './openapi/openapi.document.js';
+export * from './metrics/index.js';
+export { observedPlatform } from './observed-platform.js';
+export { runApp } from './run-app.js';

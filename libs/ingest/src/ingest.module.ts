@@ -1,5 +1,6 @@
 import { createMomentCatalogue } from '@cx/domain';
 import type { EventStore } from '@cx/event-store';
+import { Metrics } from '@cx/http';
 import { EVENT_STORE, PII_VAULT, PLATFORM_CONFIG, type PiiVault, type PlatformConfig } from '@cx/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { IngestController } from './ingest.controller.js';
@@ -15,9 +16,9 @@ export class IngestModule {
       providers: [
         {
           provide: IngestService,
-          inject: [EVENT_STORE, PII_VAULT, PLATFORM_CONFIG],
-          useFactory: (store: EventStore, vault: PiiVault, config: PlatformConfig) =>
-            new IngestService(store, vault, createMomentCatalogue(config.momentKinds)),
+          inject: [EVENT_STORE, PII_VAULT, PLATFORM_CONFIG, { token: Metrics, optional: true }],
+          useFactory: (store: EventStore, vault: PiiVault, config: PlatformConfig, metrics?: Metrics) =>
+            new IngestService(store, vault, createMomentCatalogue(config.momentKinds), metrics),
         },
       ],
       exports: [IngestService],

@@ -15,6 +15,7 @@ import {
   streamIdFor,
   submitFeedback,
 } from '@cx/domain';
+import type { Metrics } from '@cx/http';
 import { CustomerErasedError } from '@cx/platform';
 import {
   type EventStore,
@@ -90,9 +91,16 @@ export class IngestService {
     private readonly store: EventStore,
     private readonly vault: PiiSealer,
     private readonly catalogue: MomentCatalogue,
+    private readonly metrics?: Pick<Metrics, 'ingestedBatch'>,
   ) {}
 
   async ingest(raws: readonly unknown[], context: IngestContext): Promise<IngestOutcome> {
+    const outcome = await this.ingestBatch(raws, context);
+    this.metrics?.ingestedBatch(raws, outcome.results);
+    return outcome;
+  }
+
+  private async ingestBatch(raws: readonly unknown[], context: IngestContext): Promise<IngestOutcome> {
     const receivedAt = (context.receivedAt ?? new Date()).toISOString();
     const results: ItemResult[] = new Array(raws.length);
     const valid: ValidCloudEvent[] = [];

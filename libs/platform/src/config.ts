@@ -10,6 +10,8 @@ export type PlatformConfig = {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Moment kinds beyond the eight built-in ones, from CX_MOMENT_KINDS: configuration, not code. */
   momentKinds: string[];
+  /** Events a projection folds per transaction. */
+  projectionBatchSize: number;
 };
 
 export class ConfigError extends Error {
@@ -48,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     dataDir: env.CX_DATA_DIR || './.cx-data',
     dbPoolSize: integer(env, 'CX_DB_POOL_SIZE', 10, 1, 1000),
     logLevel,
+    projectionBatchSize: integer(env, 'CX_PROJECTION_BATCH_SIZE', 1000, 1, 10_000),
     momentKinds: (env.CX_MOMENT_KINDS ?? '')
       .split(',')
       .map((kind) => kind.trim())

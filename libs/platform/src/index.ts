@@ -1,6 +1,7 @@
 export { ConfigError, loadConfig, type PlatformConfig, redactUrl } from './config.js';
 export { type Database, openDatabase, platformMigrations, type SchemaParts } from './database.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+export { type HealthCheckResult, HealthRegistry } from './health.registry.js';
 export { PlatformModule } from './platform.module.js';
 export * from './pii/index.js';
 export { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG } from './platform.tokens.js';

@@ -11,6 +11,7 @@ import {
 import type { PlatformConfig } from './config.js';
 import { type Database, openDatabase, type SchemaParts } from './database.js';
 import { HealthController } from './health.controller.js';
+import { HealthRegistry } from './health.registry.js';
 import { assertMasterKeyMatches, loadMasterKey, PiiVault } from './pii/index.js';
 import { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG } from './platform.tokens.js';
 
@@ -35,7 +36,11 @@ class PlatformLifecycle implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(config: PlatformConfig, schema: SchemaParts = {}): DynamicModule {
+  static forRoot(
+    config: PlatformConfig,
+    schema: SchemaParts = {},
+    options: { decorateEventStore?: (store: EventStore) => EventStore } = {},
+  ): DynamicModule {
     return {
       module: PlatformModule,
       controllers: [HealthController],
@@ -52,12 +57,14 @@ export class PlatformModule {
         {
           provide: EVENT_STORE,
           inject: [DATABASE],
-          useFactory: (database: Database) =>
-            new PostgresEventStore({
+          useFactory: (database: Database) => {
+            const store = new PostgresEventStore({
               pool: database.pool,
               notifications: database.kind === 'postgres' ? 'listen' : 'local',
               adapterName: database.kind === 'postgres' ? 'postgres' : 'postgres (embedded PGlite)',
-            }),
+            });
+            return options.decorateEventStore?.(store) ?? store;
+          },
         },
         {
           provide: PII_VAULT,
@@ -74,8 +81,9 @@ export class PlatformModule {
           },
         },
         PlatformLifecycle,
+        HealthRegistry,
       ],
-      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE, PII_VAULT],
+      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE, PII_VAULT, HealthRegistry],
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { EventStore, Migration } from '@cx/event-store';
-import { DATABASE, type Database, EVENT_STORE } from '@cx/platform';
-import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DATABASE, type Database, EVENT_STORE, HealthRegistry, PLATFORM_CONFIG, type PlatformConfig } from '@cx/platform';
+import { Metrics } from '@cx/http';
+import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ProjectionRunner } from './projection-runner.js';
 import { projectionMigrations } from './projections.migrations.js';
@@ -26,9 +27,19 @@ class RunnerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
     @Inject('CX_RUN_PROJECTIONS') private readonly run: boolean,
+    @Inject(HealthRegistry) private readonly health: HealthRegistry,
+    @Optional() @Inject(Metrics) private readonly metrics?: Metrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.health.register('projections', async () => {
+      const states = await this.runner.states();
+      return {
+        status: states.some((s) => s.status === 'failed') ? 'degraded' : 'up',
+        list: states.map(({ name, version, position, status, lagEvents, lagSeconds, error }) => ({ name, version, position, status, lagEvents, lagSeconds, ...(error ? { error } : {}) })),
+      };
+    });
+    this.metrics?.watchProjections(this.runner);
     if (this.run) await this.runner.start();
   }
 
@@ -48,14 +59,15 @@ export class ProjectionsModule {
         { provide: 'CX_RUN_PROJECTIONS', useValue: options.run },
         {
           provide: ProjectionRunner,
-          inject: [EVENT_STORE, DATABASE],
-          useFactory: (store: EventStore, database: Database) =>
+          inject: [EVENT_STORE, DATABASE, PLATFORM_CONFIG],
+          useFactory: (store: EventStore, database: Database, config: PlatformConfig) =>
             new ProjectionRunner({
               store,
               dataSource: database.dataSource,
               pool: database.pool,
               projections: allProjections,
               lease: database.kind === 'postgres',
+              batchSize: config.projectionBatchSize,
               logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
             }),
         },

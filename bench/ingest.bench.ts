@@ -1,0 +1,331 @@
+/**
+ * `npm run bench:ingest`: CloudEvents over HTTP into the all-in-one app (validation, PII sealing,
+ * deciding, one transaction per batch), against appending the same events straight to the event
+ * store (the baseline), in the same run, each on a fresh database of the same server.
+ *
+ *   DATABASE_URL=postgres://… npm run bench:ingest               100,000 events, batches of 500
+ *   DATABASE_URL=postgres://… npm run bench:ingest -- --quick    20,000
+ *
+ * Flags: --events N, --batch 500, --clients 4, --rounds 2, --no-docs.
+ */
+import { type EventToAppend, PostgresEventStore } from '@cx/event-store';
+import { storedEventId } from '@cx/ingest';
+import { openDatabase, redactUrl } from '@cx/platform';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { writeDocsSection } from './bench-report.js';
+import { seededRandom } from './cx-events.workload.js';
+
+type CloudEvent = { specversion: '1.0'; id: string; source: string; type: string; subject: string; time: string; data: Record<string, unknown> };
+type Side = { events: number; elapsedMs: number; latenciesMs: number[] };
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KEY = `bench-${randomBytes(12).toString('hex')}`;
+const STORED: Record<string, string> = {
+  'cx.customer.registered': 'customer.registered.v1',
+  'cx.moment.recorded': 'moment.recorded.v1',
+  'cx.feedback.submitted': 'feedback.submitted.v1',
+  'cx.complaint.filed': 'complaint.filed.v1',
+  'cx.complaint.acknowledged': 'complaint.acknowledged.v1',
+  'cx.complaint.routed': 'complaint.routed.v1',
+  'cx.complaint.resolved': 'complaint.resolved.v1',
+  'cx.complaint.confirmed': 'complaint.confirmed.v1',
+};
+
+const kinds = ['information', 'advice', 'order_received', 'hospitality', 'belongings_care', 'incident', 'billing', 'payment'];
+const channels = ['in_person', 'branch', 'sales_visit', 'phone', 'letter', 'form', 'email', 'web', 'chat', 'app', 'social'];
+
+/**
+ * Batches of CloudEvents with the mix channel systems send: mostly moments, then survey
+ * answers, registrations, and whole complaint lifecycles (kept inside one batch, so they are
+ * decided in order).
+ */
+function workload(total: number, batchSize: number, customers: number, seed: number): CloudEvent[][] {
+  const random = seededRandom(seed);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+  const time = () => new Date(Date.UTC(2026, 0, 1) + Math.floor(random() * 300 * 86_400_000)).toISOString();
+  const batches: CloudEvent[][] = [];
+  let n = 0;
+  const event = (type: string, subject: string, data: Record<string, unknown>): CloudEvent => ({
+    specversion: '1.0',
+    id: `bench-${seed}-${n++}`,
+    source: pick(['urn:cx:callcenter', 'urn:cx:web', 'urn:cx:app', 'urn:cx:branch', 'urn:cx:billing']),
+    type,
+    subject,
+    time: time(),
+    data,
+  });
+  while (n < total) {
+    const batch: CloudEvent[] = [];
+    while (batch.length < batchSize && n < total) {
+      const subject = `c${Math.floor(random() * customers)}`;
+      const roll = random();
+      if (roll < 0.68) {
+        const kind = pick(kinds);
+        batch.push(
+          event('cx.moment.recorded', subject, {
+            kind,
+            channel: pick(channels),
+            touchpoint: pick(['ivr-main-menu', 'checkout', 'counter-3', 'invoice-portal', 'delivery-window']),
+            outcome: pick(['positive', 'neutral', 'negative']),
+            waitSeconds: Math.floor(random() * 900),
+            expectedWaitSeconds: Math.floor(random() * 600),
+            waitExplained: random() < 0.5,
+            agentId: `agent-${Math.floor(random() * 400)}`,
+            area: pick(['billing', 'logistics', 'support', 'sales']),
+            ...(kind === 'payment' ? { amount: Math.round(random() * 50_000) / 100, currency: 'EUR' } : {}),
+          }),
+        );
+      } else if (roll < 0.9) {
+        batch.push(
+          event('cx.feedback.submitted', subject, {
+            nps: Math.floor(random() * 11),
+            csat: 1 + Math.floor(random() * 5),
+            ...(random() < 0.4 ? { comment: 'La espera fue larga pero la agente resolvió el problema de la factura.' } : {}),
+          }),
+        );
+      } else if (roll < 0.96) {
+        batch.push(
+          event('cx.customer.registered', subject, {
+            name: 'María Fernández López',
+            email: `m.fernandez.${n}@example.com`,
+            phone: '+34 600 123 456',
+            preferredChannel: pick(channels),
+            locale: 'es-ES',
+          }),
+        );
+      } else if (batch.length + 5 <= batchSize) {
+        const complaintId = `cmp-${seed}-${n}`;
+        batch.push(
+          event('cx.complaint.filed', subject, { complaintId, category: 'billing', channel: 'phone', severity: pick(['low', 'medium', 'high']), description: 'Cobro duplicado en la factura de marzo' }),
+          event('cx.complaint.acknowledged', subject, { complaintId }),
+          event('cx.complaint.routed', subject, { complaintId, area: 'billing' }),
+          event('cx.complaint.resolved', subject, { complaintId, resolution: 'Refund issued', rootCause: 'duplicate charge' }),
+          event('cx.complaint.confirmed', subject, { complaintId }),
+        );
+      }
+    }
+    batches.push(batch);
+  }
+  return batches;
+}
+
+/** The same events as the store holds them, for the baseline: one appendMany per batch, one append per stream. */
+function asAppends(batch: readonly CloudEvent[]) {
+  const byStream = new Map<string, EventToAppend[]>();
+  for (const e of batch) {
+    const stream = e.type.startsWith('cx.complaint.') ? `complaint-${e.data.complaintId}` : `customer-${e.subject}`;
+    const list = byStream.get(stream) ?? [];
+    list.push({
+      id: storedEventId(e.source, e.id),
+      type: STORED[e.type],
+      data: { ...e.data, customerId: e.subject, at: e.time },
+      metadata: { correlationId: 'bench', cloudEvent: { id: e.id, source: e.source, type: e.type, subject: e.subject } },
+    });
+    byStream.set(stream, list);
+  }
+  return [...byStream.entries()].map(([streamId, events]) => ({ streamId, events }));
+}
+
+async function createDatabase(baseUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(baseUrl: string, name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.end();
+}
+
+/** Runs `work` over the batches with `clients` concurrent workers, timing each call. */
+async function drive(batches: readonly CloudEvent[][], clients: number, work: (batch: CloudEvent[]) => Promise<void>): Promise<Side> {
+  const latenciesMs: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++];
+        const t0 = performance.now();
+        await work(batch);
+        latenciesMs.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { events: batches.reduce((sum, b) => sum + b.length, 0), elapsedMs: performance.now() - started, latenciesMs };
+}
+
+async function startApp(databaseUrl: string): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [join(root, 'dist/apps/cx/src/main.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', CX_API_KEYS: `${KEY}:ingest`, CX_MASTER_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'info', CX_DB_POOL_SIZE: '10' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const deadline = Date.now() + 30_000;
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const match = /ready on (http:\/\/[^\s"]+)/.exec(output);
+      if (match) {
+        clearInterval(timer);
+        resolve(match[1].replace('localhost', '127.0.0.1'));
+      } else if (Date.now() > deadline || child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`app did not start:\n${output}`));
+      }
+    }, 50);
+  });
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      batch: { type: 'string', default: '500' },
+      clients: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '2' },
+      'no-docs': { type: 'boolean', default: false },
+    },
+  });
+  const baseUrl = process.env.DATABASE_URL;
+  if (!baseUrl) throw new Error('bench:ingest measures a real PostgreSQL server: set DATABASE_URL');
+  const total = Number(values.events ?? (values.quick ? 20_000 : 100_000));
+  const batchSize = Number(values.batch);
+  const clients = Number(values.clients);
+  const rounds = Number(values.rounds);
+  const started = Date.now();
+  console.log(`bench:ingest: ${fmt(total)} events per side and round, batches of ${batchSize}, ${clients} clients, ${rounds} rounds, ${redactUrl(baseUrl)}`);
+
+  const sides: Record<'http' | 'append', Side[]> = { http: [], append: [] };
+  const names: string[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const batches = workload(total, batchSize, 20_000, 1000 + round);
+      const bytes = Buffer.byteLength(JSON.stringify(batches[0])) / batches[0].length;
+
+      const appendDb = `cx_bench_ingest_a_${randomBytes(4).toString('hex')}`;
+      names.push(appendDb);
+      const database = await openDatabase({ databaseUrl: await createDatabase(baseUrl, appendDb), dataDir: 'unused', dbPoolSize: clients + 2 });
+      const store = new PostgresEventStore({ pool: database.pool });
+      await drive(batches.slice(0, 4), clients, async (batch) => void (await store.appendMany(asAppends(batch))));
+      await database.pool.query('TRUNCATE cx_events');
+      const append = await drive(batches, clients, async (batch) => void (await store.appendMany(asAppends(batch))));
+      await store.close();
+      await database.close();
+      sides.append.push(append);
+      console.log(`round ${round + 1} append-only: ${fmt((append.events / append.elapsedMs) * 1000)} events/s (${Math.round(bytes)} bytes of JSON per CloudEvent)`);
+
+      const httpDb = `cx_bench_ingest_h_${randomBytes(4).toString('hex')}`;
+      names.push(httpDb);
+      const app = await startApp(await createDatabase(baseUrl, httpDb));
+      const postBatch = async (batch: CloudEvent[]) => {
+        const response = await fetch(`${app.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/cloudevents-batch+json' },
+          body: JSON.stringify(batch),
+        });
+        const outcome = (await response.json()) as { accepted: number; rejected: number; results: Array<{ errors?: unknown }> };
+        if (response.status !== 200 || outcome.rejected > 0) {
+          throw new Error(`HTTP ${response.status}: ${JSON.stringify(outcome.results?.find((r) => r.errors) ?? outcome).slice(0, 400)}`);
+        }
+      };
+      let http: Side;
+      try {
+        await drive(workload(2_000, batchSize, 20_000, 99), clients, postBatch);
+        http = await drive(batches, clients, postBatch);
+      } catch (error) {
+        console.error(app.output().split('\n').filter((line) => !line.includes('"msg":"request"')).slice(-8).join('\n'));
+        throw error;
+      } finally {
+        await app.stop();
+      }
+      sides.http.push(http);
+      console.log(`round ${round + 1} HTTP ingest: ${fmt((http.events / http.elapsedMs) * 1000)} events/s, p99 ${percentile(http.latenciesMs, 99).toFixed(1)} ms per request`);
+    }
+  } finally {
+    for (const name of names) await dropDatabase(baseUrl, name).catch(() => undefined);
+  }
+
+  const sum = (list: Side[]) => ({
+    events: list.reduce((s, x) => s + x.events, 0),
+    ms: list.reduce((s, x) => s + x.elapsedMs, 0),
+    latencies: list.flatMap((x) => x.latenciesMs),
+  });
+  const http = sum(sides.http);
+  const append = sum(sides.append);
+  const httpRate = (http.events / http.ms) * 1000;
+  const appendRate = (append.events / append.ms) * 1000;
+  const ratio = httpRate / appendRate;
+  const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const server = new pg.Client({ connectionString: baseUrl });
+  await server.connect();
+  const version = (await server.query<{ version: string }>('SHOW server_version')).rows[0].version;
+  await server.end();
+
+  const table = [
+    '| side | events/s | p50 ms per batch | p99 ms per batch |',
+    '|---|---:|---:|---:|',
+    `| HTTP ingest (all-in-one app) | ${fmt(httpRate)} | ${percentile(http.latencies, 50).toFixed(1)} | ${percentile(http.latencies, 99).toFixed(1)} |`,
+    `| append-only baseline (appendMany in process) | ${fmt(appendRate)} | ${percentile(append.latencies, 50).toFixed(1)} | ${percentile(append.latencies, 99).toFixed(1)} |`,
+  ].join('\n');
+  const summary = [
+    `- HTTP ingest: **${fmt(httpRate)} events/s** (target ≥ 25,000): **${pass(httpRate >= 25_000)}**`,
+    `- ratio to the append-only baseline: **${ratio.toFixed(2)}** (target ≥ 0.5): **${pass(ratio >= 0.5)}**`,
+  ].join('\n');
+  console.log(`\n${table}\n\n${summary}\n\nthe run took ${Math.round((Date.now() - started) / 1000)} s`);
+
+  if (!values['no-docs']) {
+    await writeDocsSection(
+      join(root, 'docs/benchmarks.md'),
+      'ingest',
+      `## Ingest over HTTP (\`npm run bench:ingest\`)
+
+- **Command:** \`DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:ingest\`
+- **Date:** ${new Date().toISOString().slice(0, 19)}Z; the run took ${Math.round((Date.now() - started) / 1000)} s.
+- **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL ${version} on the same host.
+- **Workload:** per side and round, ${fmt(total)} CloudEvents in batches of ${batchSize} over 20,000 customers: about 68% moments of truth, 22% survey answers (40% with a comment, sealed), 6% registrations (name, email, phone sealed), the rest whole complaint lifecycles (filed → confirmed in one batch); ${clients} concurrent clients; ${rounds} rounds, the two sides taking turns, each on a fresh database.
+- **HTTP ingest:** \`POST /v1/events\` (\`application/cloudevents-batch+json\`) on the all-in-one app as its own process (JSON request logs on): validation, PII sealing with per-customer keys, deciding complaints against their streams, one \`appendMany\` transaction per batch. Latency is per request.
+- **Baseline:** the same events (same ids, data and streams, not sealed) appended with \`PostgresEventStore.appendMany\`, one call per batch, from the benchmark's process: the event store alone.
+
+${table}
+
+${summary}`,
+    );
+    console.log('docs/benchmarks.md updated');
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exit(1);
+});

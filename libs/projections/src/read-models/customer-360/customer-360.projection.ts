@@ -1,0 +1,362 @@
+import type { RecordedEvent } from '@cx/event-store';
+import { channelGroup, isChannel, type Tier } from '@cx/domain';
+import type { EntityManager } from 'typeorm';
+import type { Projection } from '../../projection.js';
+import { Customer360Row, CustomerChannelRow, CustomerComplaintRow, customer360Entities, type StoredAnswer } from './customer-360.entities.js';
+import {
+  type Answer,
+  applyEvent,
+  type ChannelStats,
+  type ComplaintStage,
+  type Customer360State,
+  formatUnits,
+  type FoldChanges,
+  latestAnswer,
+  measures,
+  newChanges,
+  newCustomer,
+  nextSlaDueAt,
+  type OpenComplaint,
+  parseUnits,
+  preferredChannel,
+  signalReasons,
+  trendOf,
+} from './customer-360.fold.js';
+import { customer360Migrations } from './customer-360.migrations.js';
+
+export const CUSTOMER_360 = 'customer360';
+
+/** Each table's columns: SQL name, SQL type, and the entity property that carries it. */
+type ColumnSpec<T> = readonly (readonly [column: string, type: string, property: keyof T & string])[];
+
+const customerColumns: ColumnSpec<Customer360Row> = [
+  ['customer_id', 'text', 'customerId'],
+  ['name', 'text', 'name'],
+  ['email', 'text', 'email'],
+  ['phone', 'text', 'phone'],
+  ['declared_channel', 'text', 'declaredChannel'],
+  ['locale', 'text', 'locale'],
+  ['registered_at', 'timestamptz', 'registeredAt'],
+  ['profile_updated_at', 'timestamptz', 'profileUpdatedAt'],
+  ['tier', 'text', 'tier'],
+  ['tier_changed_at', 'timestamptz', 'tierChangedAt'],
+  ['preferred_channel', 'text', 'preferredChannel'],
+  ['last_contact_at', 'timestamptz', 'lastContactAt'],
+  ['moments', 'integer', 'moments'],
+  ['moments_personal', 'integer', 'momentsPersonal'],
+  ['moments_telephone', 'integer', 'momentsTelephone'],
+  ['moments_print', 'integer', 'momentsPrint'],
+  ['moments_electronic', 'integer', 'momentsElectronic'],
+  ['nps_answers', 'integer', 'npsAnswers'],
+  ['nps_latest', 'smallint', 'npsLatest'],
+  ['nps_latest_at', 'timestamptz', 'npsLatestAt'],
+  ['nps_trend', 'numeric', 'npsTrend'],
+  ['nps_recent', 'jsonb', 'npsRecent'],
+  ['csat_answers', 'integer', 'csatAnswers'],
+  ['csat_latest', 'smallint', 'csatLatest'],
+  ['csat_latest_at', 'timestamptz', 'csatLatestAt'],
+  ['csat_trend', 'numeric', 'csatTrend'],
+  ['csat_recent', 'jsonb', 'csatRecent'],
+  ['ces_answers', 'integer', 'cesAnswers'],
+  ['ces_latest', 'smallint', 'cesLatest'],
+  ['ces_latest_at', 'timestamptz', 'cesLatestAt'],
+  ['ces_trend', 'numeric', 'cesTrend'],
+  ['ces_recent', 'jsonb', 'cesRecent'],
+  ['last_phone_moment_id', 'text', 'lastPhoneMomentId'],
+  ['last_phone_outcome', 'text', 'lastPhoneOutcome'],
+  ['last_phone_at', 'timestamptz', 'lastPhoneAt'],
+  ['last_phone_position', 'bigint', 'lastPhonePosition'],
+  ['payments', 'integer', 'payments'],
+  ['value_amount', 'numeric', 'valueAmount'],
+  ['value_currency', 'text', 'valueCurrency'],
+  ['value_by_currency', 'jsonb', 'valueByCurrency'],
+  ['complaints_filed', 'integer', 'complaintsFiled'],
+  ['open_complaints', 'integer', 'openComplaints'],
+  ['next_sla_due_at', 'timestamptz', 'nextSlaDueAt'],
+  ['at_risk', 'boolean', 'atRisk'],
+  ['risk_reasons', 'text[]', 'riskReasons'],
+  ['last_position', 'bigint', 'lastPosition'],
+];
+
+const channelColumns: ColumnSpec<CustomerChannelRow> = [
+  ['customer_id', 'text', 'customerId'],
+  ['channel', 'text', 'channel'],
+  ['channel_group', 'text', 'channelGroup'],
+  ['moments', 'integer', 'moments'],
+  ['complaints', 'integer', 'complaints'],
+  ['last_at', 'timestamptz', 'lastAt'],
+  ['last_position', 'bigint', 'lastPosition'],
+];
+
+const complaintColumns: ColumnSpec<CustomerComplaintRow> = [
+  ['complaint_id', 'text', 'complaintId'],
+  ['customer_id', 'text', 'customerId'],
+  ['stage', 'text', 'stage'],
+  ['severity', 'text', 'severity'],
+  ['category', 'text', 'category'],
+  ['channel', 'text', 'channel'],
+  ['area', 'text', 'area'],
+  ['filed_at', 'timestamptz', 'filedAt'],
+  ['due_at', 'timestamptz', 'dueAt'],
+  ['stage_at', 'timestamptz', 'stageAt'],
+  ['reopened', 'integer', 'reopened'],
+  ['last_position', 'bigint', 'lastPosition'],
+];
+
+/** `SELECT` list that names each column after its entity property, so raw rows have the entity's shape. */
+const selectList = <T>(columns: ColumnSpec<T>) => columns.map(([column, , property]) => `${column} AS "${property}"`).join(', ');
+
+/** One statement for a whole batch of rows: the rows travel as one JSON array parameter. */
+function upsertSql<T>(table: string, columns: ColumnSpec<T>, key: readonly string[]): string {
+  const names = columns.map(([column]) => column);
+  const record = columns.map(([, type, property]) => `"${property}" ${type}`).join(', ');
+  const updates = names.filter((n) => !key.includes(n)).map((n) => `${n} = excluded.${n}`);
+  return `INSERT INTO ${table} (${names.join(', ')})
+          SELECT ${columns.map(([, , property]) => `x."${property}"`).join(', ')}
+            FROM jsonb_to_recordset($1::jsonb) AS x(${record})
+          ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+}
+
+const customerUpsert = upsertSql('rm_customers', customerColumns, ['customer_id']);
+const channelUpsert = upsertSql('rm_customer_channels', channelColumns, ['customer_id', 'channel']);
+const complaintUpsert = upsertSql('rm_customer_complaints', complaintColumns, ['complaint_id']);
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
+
+const toStoredAnswers = (answers: readonly Answer[]): StoredAnswer[] =>
+  answers.map((a) => ({ score: a.score, at: new Date(a.at).toISOString(), position: a.position.toString() }));
+const fromStoredAnswers = (answers: readonly StoredAnswer[]): Answer[] =>
+  answers.map((a) => ({ score: a.score, at: Date.parse(a.at), position: BigInt(a.position) }));
+
+type Loaded = { states: Map<string, Customer360State>; storedComplaints: Set<string> };
+
+async function load(manager: EntityManager, customerIds: string[]): Promise<Loaded> {
+  const rows = async <T>(table: string, columns: ColumnSpec<T>) =>
+    (await manager.query(`SELECT ${selectList(columns)} FROM ${table} WHERE customer_id = ANY($1::text[])`, [customerIds])) as T[];
+  const customers = await rows('rm_customers', customerColumns);
+  const channels = await rows('rm_customer_channels', channelColumns);
+  const complaints = await rows('rm_customer_complaints', complaintColumns);
+  const states = new Map<string, Customer360State>();
+  for (const row of customers) states.set(row.customerId, stateFromRow(row));
+  for (const row of channels) {
+    const stats: ChannelStats = {
+      customerId: row.customerId,
+      channel: row.channel,
+      moments: row.moments,
+      complaints: row.complaints,
+      lastAt: ms(row.lastAt)!,
+      lastPosition: BigInt(row.lastPosition),
+    };
+    states.get(row.customerId)?.channels.set(row.channel, stats);
+  }
+  for (const row of complaints) {
+    const complaint: OpenComplaint = {
+      complaintId: row.complaintId,
+      customerId: row.customerId,
+      stage: row.stage as ComplaintStage,
+      severity: row.severity,
+      category: row.category,
+      channel: row.channel,
+      area: row.area,
+      filedAt: ms(row.filedAt)!,
+      dueAt: ms(row.dueAt),
+      stageAt: ms(row.stageAt)!,
+      reopened: row.reopened,
+      lastPosition: BigInt(row.lastPosition),
+    };
+    states.get(row.customerId)?.complaints.set(row.complaintId, complaint);
+  }
+  return { states, storedComplaints: new Set(complaints.map((c) => c.complaintId)) };
+}
+
+function stateFromRow(row: Customer360Row): Customer360State {
+  const state = newCustomer(row.customerId);
+  Object.assign(state, {
+    name: row.name,
+    email: row.email,
+    phone: row.phone,
+    declaredChannel: row.declaredChannel,
+    locale: row.locale,
+    registeredAt: ms(row.registeredAt),
+    profileUpdatedAt: ms(row.profileUpdatedAt),
+    tier: row.tier as Tier,
+    tierChangedAt: ms(row.tierChangedAt),
+    lastContactAt: ms(row.lastContactAt),
+    moments: {
+      total: row.moments,
+      personal: row.momentsPersonal,
+      telephone: row.momentsTelephone,
+      print: row.momentsPrint,
+      electronic: row.momentsElectronic,
+    },
+    satisfaction: {
+      nps: { answers: row.npsAnswers, recent: fromStoredAnswers(row.npsRecent) },
+      csat: { answers: row.csatAnswers, recent: fromStoredAnswers(row.csatRecent) },
+      ces: { answers: row.cesAnswers, recent: fromStoredAnswers(row.cesRecent) },
+    },
+    lastPhone:
+      row.lastPhoneMomentId === null
+        ? null
+        : { momentId: row.lastPhoneMomentId, outcome: row.lastPhoneOutcome ?? '', at: ms(row.lastPhoneAt)!, position: BigInt(row.lastPhonePosition ?? '0') },
+    payments: row.payments,
+    valueUnits: Object.fromEntries(Object.entries(row.valueByCurrency).map(([currency, amount]) => [currency, parseUnits(amount)])),
+    complaintsFiled: row.complaintsFiled,
+    lastPosition: BigInt(row.lastPosition),
+  } satisfies Partial<Customer360State>);
+  return state;
+}
+
+/** The stored row of a state, with everything that follows from it derived again. */
+type JsonRow<T> = { [K in keyof T]: unknown };
+
+function rowFromState(state: Customer360State): JsonRow<Customer360Row> {
+  const currencies = Object.keys(state.valueUnits).sort();
+  const single = currencies.length === 1 ? currencies[0] : null;
+  const reasons = signalReasons(state);
+  const measureColumns = (measure: (typeof measures)[number]) => {
+    const history = state.satisfaction[measure];
+    const latest = latestAnswer(history);
+    const trend = trendOf(measure, history.recent);
+    return {
+      answers: history.answers,
+      latest: latest?.score ?? null,
+      latestAt: iso(latest?.at ?? null),
+      trend: trend === null ? null : trend.change.toFixed(4),
+      recent: toStoredAnswers(history.recent),
+    };
+  };
+  const [nps, csat, ces] = measures.map(measureColumns);
+  return {
+    customerId: state.customerId,
+    name: state.name,
+    email: state.email,
+    phone: state.phone,
+    declaredChannel: state.declaredChannel,
+    locale: state.locale,
+    registeredAt: iso(state.registeredAt),
+    profileUpdatedAt: iso(state.profileUpdatedAt),
+    tier: state.tier,
+    tierChangedAt: iso(state.tierChangedAt),
+    preferredChannel: preferredChannel(state.channels.values()),
+    lastContactAt: iso(state.lastContactAt),
+    moments: state.moments.total,
+    momentsPersonal: state.moments.personal,
+    momentsTelephone: state.moments.telephone,
+    momentsPrint: state.moments.print,
+    momentsElectronic: state.moments.electronic,
+    npsAnswers: nps.answers,
+    npsLatest: nps.latest,
+    npsLatestAt: nps.latestAt,
+    npsTrend: nps.trend,
+    npsRecent: nps.recent,
+    csatAnswers: csat.answers,
+    csatLatest: csat.latest,
+    csatLatestAt: csat.latestAt,
+    csatTrend: csat.trend,
+    csatRecent: csat.recent,
+    cesAnswers: ces.answers,
+    cesLatest: ces.latest,
+    cesLatestAt: ces.latestAt,
+    cesTrend: ces.trend,
+    cesRecent: ces.recent,
+    lastPhoneMomentId: state.lastPhone?.momentId ?? null,
+    lastPhoneOutcome: state.lastPhone?.outcome ?? null,
+    lastPhoneAt: iso(state.lastPhone?.at ?? null),
+    lastPhonePosition: state.lastPhone?.position.toString() ?? null,
+    payments: state.payments,
+    valueAmount: single === null ? null : formatUnits(state.valueUnits[single]),
+    valueCurrency: single,
+    valueByCurrency: Object.fromEntries(currencies.map((c) => [c, formatUnits(state.valueUnits[c])])),
+    complaintsFiled: state.complaintsFiled,
+    openComplaints: state.complaints.size,
+    nextSlaDueAt: iso(nextSlaDueAt(state.complaints.values())),
+    atRisk: reasons.length > 0,
+    riskReasons: reasons,
+    lastPosition: state.lastPosition.toString(),
+  };
+}
+
+const channelRow = (c: ChannelStats): JsonRow<CustomerChannelRow> => ({
+  customerId: c.customerId,
+  channel: c.channel,
+  channelGroup: isChannel(c.channel) ? channelGroup(c.channel) : null,
+  moments: c.moments,
+  complaints: c.complaints,
+  lastAt: iso(c.lastAt),
+  lastPosition: c.lastPosition.toString(),
+});
+
+const complaintRow = (c: OpenComplaint): JsonRow<CustomerComplaintRow> => ({
+  complaintId: c.complaintId,
+  customerId: c.customerId,
+  stage: c.stage,
+  severity: c.severity,
+  category: c.category,
+  channel: c.channel,
+  area: c.area,
+  filedAt: iso(c.filedAt),
+  dueAt: iso(c.dueAt),
+  stageAt: iso(c.stageAt),
+  reopened: c.reopened,
+  lastPosition: c.lastPosition.toString(),
+});
+
+async function write(manager: EntityManager, states: Iterable<Customer360State>, changes: FoldChanges, storedComplaints: Set<string>) {
+  await manager.query(customerUpsert, [JSON.stringify([...states].map(rowFromState))]);
+  if (changes.channels.size > 0) await manager.query(channelUpsert, [JSON.stringify([...changes.channels.values()].map(channelRow))]);
+  const closed = [...changes.closedComplaints].filter((id) => storedComplaints.has(id));
+  if (closed.length > 0) await manager.query('DELETE FROM rm_customer_complaints WHERE complaint_id = ANY($1::text[])', [closed]);
+  if (changes.complaints.size > 0) await manager.query(complaintUpsert, [JSON.stringify([...changes.complaints.values()].map(complaintRow))]);
+}
+
+const customerOf = (event: RecordedEvent): string | undefined => {
+  const id = (event.data as { customerId?: unknown } | null)?.customerId;
+  return typeof id === 'string' ? id : undefined;
+};
+
+/**
+ * The 360-degree view of each customer. Per batch: one read of the touched customers' rows, the
+ * fold in memory in log order, and one upsert per table; a handful of statements whatever the
+ * batch size.
+ */
+export const customer360Projection: Projection = {
+  name: CUSTOMER_360,
+  version: 1,
+  handles: [
+    'customer.registered.v1',
+    'customer.updated.v1',
+    'customer.tier-changed.v1',
+    'moment.recorded.v1',
+    'feedback.submitted.v1',
+    'complaint.filed.v1',
+    'complaint.acknowledged.v1',
+    'complaint.routed.v1',
+    'complaint.resolved.v1',
+    'complaint.confirmed.v1',
+    'complaint.reopened.v1',
+    'complaint.closed.v1',
+  ],
+  tables: ['rm_customers', 'rm_customer_channels', 'rm_customer_complaints'],
+  migrations: customer360Migrations,
+  entities: customer360Entities,
+  async apply(events, manager) {
+    const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
+    if (customerIds.length === 0) return;
+    const { states, storedComplaints } = await load(manager, customerIds);
+    const changes = newChanges();
+    const touched = new Map<string, Customer360State>();
+    for (const event of events) {
+      const customerId = customerOf(event);
+      if (customerId === undefined) continue;
+      let state = states.get(customerId);
+      if (!state) {
+        state = newCustomer(customerId);
+        states.set(customerId, state);
+      }
+      applyEvent(state, event, changes);
+      touched.set(customerId, state);
+    }
+    await write(manager, touched.values(), changes, storedComplaints);
+  },
+};

@@ -1,0 +1,81 @@
+import type { DomainEvent, DomainEventType } from '@cx/domain';
+import type { RecordedEvent } from '@cx/event-store';
+import type { EntityManager } from 'typeorm';
+import type { Projection } from '../../projection.js';
+import { JourneyEntry } from './journey.entity.js';
+
+type DataOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>['data'];
+
+/**
+ * The field of each stored type that holds its business time, and so the types the journey
+ * handles. Typed over every domain event type: a new one does not compile until it is placed
+ * here. Types stored outside @cx/domain that carry a customerId (retention alerts, say) get a
+ * line too; bump the version if events of a newly listed type are already in the log.
+ */
+const timeFieldOf: { readonly [T in DomainEventType]: Extract<keyof DataOf<T>, `${string}At`> } & Readonly<Record<string, string>> = {
+  'customer.registered.v1': 'registeredAt',
+  'customer.updated.v1': 'updatedAt',
+  'customer.tier-changed.v1': 'changedAt',
+  'moment.recorded.v1': 'occurredAt',
+  'feedback.submitted.v1': 'submittedAt',
+  'complaint.filed.v1': 'filedAt',
+  'complaint.acknowledged.v1': 'acknowledgedAt',
+  'complaint.routed.v1': 'routedAt',
+  'complaint.resolved.v1': 'resolvedAt',
+  'complaint.confirmed.v1': 'confirmedAt',
+  'complaint.reopened.v1': 'reopenedAt',
+  'complaint.closed.v1': 'closedAt',
+};
+
+export const JOURNEY_TYPES: readonly string[] = Object.keys(timeFieldOf);
+
+/** The event's business time as ISO 8601 UTC; the time it was recorded when its data has none that parses. */
+export function businessTime(event: Pick<RecordedEvent, 'type' | 'data' | 'recordedAt'>): string {
+  const field = Object.hasOwn(timeFieldOf, event.type) ? timeFieldOf[event.type] : 'occurredAt';
+  const value = (event.data as Record<string, unknown> | null)?.[field];
+  const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return new Date(Number.isNaN(parsed) ? event.recordedAt.getTime() : parsed).toISOString();
+}
+
+export const journeyProjection: Projection = {
+  name: 'journey',
+  version: 1,
+  handles: JOURNEY_TYPES,
+  tables: ['rm_journey'],
+  migrations: [
+    {
+      id: '0440_journey',
+      sql: `
+        CREATE TABLE rm_journey (
+          customer_id  text        NOT NULL,
+          position     bigint      NOT NULL,
+          type         text        NOT NULL,
+          occurred_at  timestamptz NOT NULL,
+          PRIMARY KEY (customer_id, position)
+        );
+        CREATE INDEX rm_journey_customer_time ON rm_journey (customer_id, occurred_at);
+        COMMENT ON TABLE rm_journey IS
+          'Journey read model: every event of a customer (its customer stream and its complaints), by log position. The event itself is cx_events at that position.';
+      `,
+    },
+  ],
+  entities: [JourneyEntry],
+
+  async apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void> {
+    const rows = [];
+    for (const event of events) {
+      const customerId = (event.data as { customerId?: unknown } | null)?.customerId;
+      if (typeof customerId !== 'string' || customerId === '') continue;
+      rows.push({ customer_id: customerId, position: event.position.toString(), type: event.type, occurred_at: businessTime(event) });
+    }
+    if (rows.length === 0) return;
+    // Positions are unique in the log, so a conflict can only be the same event again: keep the first.
+    await manager.query(
+      `INSERT INTO rm_journey (customer_id, position, type, occurred_at)
+       SELECT x.customer_id, x.position, x.type, x.occurred_at
+         FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, position bigint, type text, occurred_at timestamptz)
+       ON CONFLICT (customer_id, position) DO NOTHING`,
+      [JSON.stringify(rows)],
+    );
+  },
+};

@@ -1,0 +1,320 @@
+import type { Tier } from '@cx/domain';
+import type { RecordedEvent } from '@cx/event-store';
+import type { EntityManager } from 'typeorm';
+import type { Projection } from '../projection.js';
+import {
+  type ComplaintStage,
+  newChanges,
+  newCustomer,
+  nextSlaDueAt,
+  type OpenComplaint,
+  signalReasons,
+} from '../read-models/customer-360/customer-360.fold.js';
+import { type EpisodeChange, foldRiskEvent, type RetentionCustomer, RISK_EVENT_TYPES } from './episode.policy.js';
+import { alertEventId, episodeIdOf } from './retention.ids.js';
+import { retentionEpisodesEntities } from './retention.entities.js';
+import { retentionEpisodesMigrations } from './retention.migrations.js';
+
+export const RETENTION_EPISODES = 'retentionEpisodes';
+
+type CustomerRecord = {
+  customerId: string;
+  tier: string;
+  clockAt: Date | null;
+  lastContactAt: Date | null;
+  npsLatest: number | null;
+  npsLatestAt: Date | null;
+  npsLatestPosition: string | null;
+  lastPhoneMomentId: string | null;
+  lastPhoneOutcome: string | null;
+  lastPhoneAt: Date | null;
+  lastPhonePosition: string | null;
+  episodes: number;
+  episodeOpen: boolean;
+  lastPosition: string;
+};
+
+type ComplaintRecord = { complaintId: string; customerId: string; stage: string; severity: string; filedAt: Date; dueAt: Date | null; lastPosition: string };
+
+/** An episode row in memory: times in ms, positions as bigint. */
+type Episode = {
+  customerId: string;
+  episode: number;
+  openedBy: 'event' | 'sla-check';
+  tier: Tier;
+  reasons: string[];
+  raisedAt: number;
+  triggerEventId: string;
+  triggerPosition: bigint;
+  triggerCorrelationId: string | null;
+  alertPosition: bigint | null;
+  endedAt: number | null;
+  endPosition: bigint | null;
+};
+
+const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
+const iso = (time: number | null): string | null => (time === null ? null : new Date(time).toISOString());
+const big = (value: string | null): bigint | null => (value === null ? null : BigInt(value));
+const key = (customerId: string, episode: number) => `${customerId}\u0000${episode}`;
+
+const customerColumns = `customer_id AS "customerId", tier, clock_at AS "clockAt", last_contact_at AS "lastContactAt",
+  nps_latest AS "npsLatest", nps_latest_at AS "npsLatestAt", nps_latest_position AS "npsLatestPosition",
+  last_phone_moment_id AS "lastPhoneMomentId", last_phone_outcome AS "lastPhoneOutcome", last_phone_at AS "lastPhoneAt",
+  last_phone_position AS "lastPhonePosition", episodes, episode_open AS "episodeOpen", last_position AS "lastPosition"`;
+
+const episodeColumns = `e.customer_id AS "customerId", e.episode, e.opened_by AS "openedBy", e.tier, e.reasons, e.raised_at AS "raisedAt",
+  e.trigger_event_id AS "triggerEventId", e.trigger_position AS "triggerPosition", e.trigger_correlation_id AS "triggerCorrelationId",
+  e.alert_position AS "alertPosition", e.ended_at AS "endedAt", e.end_position AS "endPosition"`;
+
+const upsertCustomers = `
+  INSERT INTO rm_retention_customers (customer_id, tier, clock_at, last_contact_at, nps_latest, nps_latest_at, nps_latest_position,
+    last_phone_moment_id, last_phone_outcome, last_phone_at, last_phone_position, signal_reasons, next_sla_due_at, episodes,
+    episode_open, last_position)
+  SELECT x.customer_id, x.tier, x.clock_at, x.last_contact_at, x.nps_latest, x.nps_latest_at, x.nps_latest_position,
+    x.last_phone_moment_id, x.last_phone_outcome, x.last_phone_at, x.last_phone_position, x.signal_reasons, x.next_sla_due_at,
+    x.episodes, x.episode_open, x.last_position
+    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, tier text, clock_at timestamptz, last_contact_at timestamptz,
+      nps_latest smallint, nps_latest_at timestamptz, nps_latest_position bigint, last_phone_moment_id text, last_phone_outcome text,
+      last_phone_at timestamptz, last_phone_position bigint, signal_reasons text[], next_sla_due_at timestamptz, episodes integer,
+      episode_open boolean, last_position bigint)
+  ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier, clock_at = excluded.clock_at, last_contact_at = excluded.last_contact_at,
+    nps_latest = excluded.nps_latest, nps_latest_at = excluded.nps_latest_at, nps_latest_position = excluded.nps_latest_position,
+    last_phone_moment_id = excluded.last_phone_moment_id, last_phone_outcome = excluded.last_phone_outcome,
+    last_phone_at = excluded.last_phone_at, last_phone_position = excluded.last_phone_position, signal_reasons = excluded.signal_reasons,
+    next_sla_due_at = excluded.next_sla_due_at, episodes = excluded.episodes, episode_open = excluded.episode_open,
+    last_position = excluded.last_position`;
+
+const upsertComplaints = `
+  INSERT INTO rm_retention_complaints (complaint_id, customer_id, stage, severity, filed_at, due_at, last_position)
+  SELECT x.complaint_id, x.customer_id, x.stage, x.severity, x.filed_at, x.due_at, x.last_position
+    FROM jsonb_to_recordset($1::jsonb) AS x(complaint_id text, customer_id text, stage text, severity text, filed_at timestamptz,
+      due_at timestamptz, last_position bigint)
+  ON CONFLICT (complaint_id) DO UPDATE SET customer_id = excluded.customer_id, stage = excluded.stage, severity = excluded.severity,
+    filed_at = excluded.filed_at, due_at = excluded.due_at, last_position = excluded.last_position`;
+
+const upsertEpisodes = `
+  INSERT INTO rm_retention_episodes (customer_id, episode, episode_id, alert_event_id, opened_by, tier, reasons, raised_at,
+    trigger_event_id, trigger_position, trigger_correlation_id, alert_position, ended_at, end_position)
+  SELECT x.customer_id, x.episode, x.episode_id, x.alert_event_id, x.opened_by, x.tier, x.reasons, x.raised_at,
+    x.trigger_event_id, x.trigger_position, x.trigger_correlation_id, x.alert_position, x.ended_at, x.end_position
+    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, episode integer, episode_id uuid, alert_event_id uuid, opened_by text,
+      tier text, reasons text[], raised_at timestamptz, trigger_event_id uuid, trigger_position bigint, trigger_correlation_id text,
+      alert_position bigint, ended_at timestamptz, end_position bigint)
+  ON CONFLICT (customer_id, episode) DO UPDATE SET alert_position = excluded.alert_position, ended_at = excluded.ended_at,
+    end_position = excluded.end_position`;
+
+/** Marks on episodes of earlier batches that are not the customer's current one (a late alert, say). */
+const markEpisodes = `
+  UPDATE rm_retention_episodes e
+     SET alert_position = coalesce(e.alert_position, x.alert_position),
+         ended_at = coalesce(e.ended_at, x.ended_at),
+         end_position = coalesce(e.end_position, x.end_position)
+    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, episode integer, alert_position bigint, ended_at timestamptz, end_position bigint)
+   WHERE e.customer_id = x.customer_id AND e.episode = x.episode`;
+
+function customerFrom(row: CustomerRecord, complaints: readonly ComplaintRecord[]): RetentionCustomer {
+  const risk = newCustomer(row.customerId);
+  risk.tier = row.tier as Tier;
+  risk.lastContactAt = ms(row.lastContactAt);
+  risk.lastPosition = BigInt(row.lastPosition);
+  if (row.npsLatest !== null && row.npsLatestAt !== null) {
+    // Only the latest answer decides the detractor rule; a later one replaces it by answer time.
+    risk.satisfaction.nps = { answers: 1, recent: [{ score: row.npsLatest, at: ms(row.npsLatestAt)!, position: BigInt(row.npsLatestPosition ?? '0') }] };
+  }
+  if (row.lastPhoneMomentId !== null && row.lastPhoneAt !== null) {
+    risk.lastPhone = { momentId: row.lastPhoneMomentId, outcome: row.lastPhoneOutcome ?? '', at: ms(row.lastPhoneAt)!, position: BigInt(row.lastPhonePosition ?? '0') };
+  }
+  for (const c of complaints) {
+    const filedAt = ms(c.filedAt)!;
+    const complaint: OpenComplaint = {
+      complaintId: c.complaintId,
+      customerId: c.customerId,
+      stage: c.stage as ComplaintStage,
+      severity: c.severity,
+      // Not kept here: the risk rules read only stage, severity and due time.
+      category: '',
+      channel: '',
+      area: null,
+      filedAt,
+      dueAt: ms(c.dueAt),
+      stageAt: filedAt,
+      reopened: 0,
+      lastPosition: BigInt(c.lastPosition),
+    };
+    risk.complaints.set(c.complaintId, complaint);
+  }
+  return { customerId: row.customerId, risk, clockAt: ms(row.clockAt), episodes: row.episodes, open: row.episodeOpen };
+}
+
+function customerRow(customer: RetentionCustomer) {
+  const { risk } = customer;
+  const nps = risk.satisfaction.nps.recent.at(-1) ?? null;
+  return {
+    customer_id: customer.customerId,
+    tier: risk.tier,
+    clock_at: iso(customer.clockAt),
+    last_contact_at: iso(risk.lastContactAt),
+    nps_latest: nps?.score ?? null,
+    nps_latest_at: iso(nps?.at ?? null),
+    nps_latest_position: nps?.position.toString() ?? null,
+    last_phone_moment_id: risk.lastPhone?.momentId ?? null,
+    last_phone_outcome: risk.lastPhone?.outcome ?? null,
+    last_phone_at: iso(risk.lastPhone?.at ?? null),
+    last_phone_position: risk.lastPhone?.position.toString() ?? null,
+    signal_reasons: signalReasons(risk),
+    next_sla_due_at: iso(nextSlaDueAt(risk.complaints.values())),
+    episodes: customer.episodes,
+    episode_open: customer.open,
+    last_position: risk.lastPosition.toString(),
+  };
+}
+
+const episodeRow = (e: Episode) => ({
+  customer_id: e.customerId,
+  episode: e.episode,
+  episode_id: episodeIdOf(e.customerId, e.episode),
+  alert_event_id: alertEventId(e.customerId, e.episode),
+  opened_by: e.openedBy,
+  tier: e.tier,
+  reasons: e.reasons,
+  raised_at: iso(e.raisedAt),
+  trigger_event_id: e.triggerEventId,
+  trigger_position: e.triggerPosition.toString(),
+  trigger_correlation_id: e.triggerCorrelationId,
+  alert_position: e.alertPosition?.toString() ?? null,
+  ended_at: iso(e.endedAt),
+  end_position: e.endPosition?.toString() ?? null,
+});
+
+type Marks = { customer_id: string; episode: number; alert_position: string | null; ended_at: string | null; end_position: string | null };
+
+/** Applies what the fold said to the episode rows in memory; what concerns rows not loaded becomes a mark. */
+function record(change: EpisodeChange, episodes: Map<string, Episode>, dirty: Set<string>, marks: Marks[]): void {
+  const k = key(change.customerId, change.episode);
+  if (change.kind === 'opened') {
+    episodes.set(k, {
+      customerId: change.customerId,
+      episode: change.episode,
+      openedBy: change.openedBy,
+      tier: change.tier,
+      reasons: change.reasons,
+      raisedAt: change.raisedAt,
+      triggerEventId: change.trigger.eventId,
+      triggerPosition: change.trigger.position,
+      triggerCorrelationId: change.trigger.correlationId,
+      alertPosition: change.alertPosition,
+      endedAt: null,
+      endPosition: null,
+    });
+    dirty.add(k);
+    return;
+  }
+  const episode = episodes.get(k);
+  if (change.kind === 'ended') {
+    if (episode) [episode.endedAt, episode.endPosition] = [change.endedAt, change.position];
+    else marks.push({ customer_id: change.customerId, episode: change.episode, alert_position: null, ended_at: iso(change.endedAt), end_position: change.position.toString() });
+  } else if (episode) {
+    episode.alertPosition ??= change.position;
+  } else {
+    marks.push({ customer_id: change.customerId, episode: change.episode, alert_position: change.position.toString(), ended_at: null, end_position: null });
+  }
+  if (episode) dirty.add(k);
+}
+
+async function load(manager: EntityManager, customerIds: string[]) {
+  const customers = (await manager.query(`SELECT ${customerColumns} FROM rm_retention_customers WHERE customer_id = ANY($1::text[])`, [customerIds])) as CustomerRecord[];
+  const complaints = (await manager.query(
+    `SELECT complaint_id AS "complaintId", customer_id AS "customerId", stage, severity, filed_at AS "filedAt", due_at AS "dueAt",
+            last_position AS "lastPosition"
+       FROM rm_retention_complaints WHERE customer_id = ANY($1::text[])`,
+    [customerIds],
+  )) as ComplaintRecord[];
+  const current = (await manager.query(
+    `SELECT ${episodeColumns} FROM rm_retention_episodes e
+       JOIN rm_retention_customers c ON c.customer_id = e.customer_id AND c.episodes = e.episode
+      WHERE c.customer_id = ANY($1::text[])`,
+    [customerIds],
+  )) as Array<Omit<Episode, 'raisedAt' | 'triggerPosition' | 'alertPosition' | 'endedAt' | 'endPosition'> & {
+    raisedAt: Date;
+    triggerPosition: string;
+    alertPosition: string | null;
+    endedAt: Date | null;
+    endPosition: string | null;
+  }>;
+  const byCustomer = new Map<string, ComplaintRecord[]>();
+  for (const c of complaints) byCustomer.set(c.customerId, [...(byCustomer.get(c.customerId) ?? []), c]);
+  const states = new Map(customers.map((row) => [row.customerId, customerFrom(row, byCustomer.get(row.customerId) ?? [])]));
+  const episodes = new Map<string, Episode>(
+    current.map((e) => [
+      key(e.customerId, e.episode),
+      {
+        ...e,
+        raisedAt: ms(e.raisedAt)!,
+        triggerPosition: BigInt(e.triggerPosition),
+        alertPosition: big(e.alertPosition),
+        endedAt: ms(e.endedAt),
+        endPosition: big(e.endPosition),
+      },
+    ]),
+  );
+  return { states, episodes };
+}
+
+const customerOf = (event: RecordedEvent): string | undefined => {
+  const id = (event.data as { customerId?: unknown } | null)?.customerId;
+  return typeof id === 'string' ? id : undefined;
+};
+
+/**
+ * The retention saga's memory: per customer, the inputs of customer 360's at-risk rules and its
+ * risk episodes; per episode, one row that is also the outbox of its alert (sent by the
+ * AlertDispatcher, which appends, never this fold). A deterministic fold of the log, so a rebuild
+ * gives the same episodes with the same numbers, and so the same alert ids: nothing is raised twice.
+ */
+export const retentionEpisodesProjection: Projection = {
+  name: RETENTION_EPISODES,
+  version: 1,
+  handles: RISK_EVENT_TYPES,
+  tables: ['rm_retention_customers', 'rm_retention_complaints', 'rm_retention_episodes'],
+  migrations: retentionEpisodesMigrations,
+  entities: retentionEpisodesEntities,
+  async apply(events, manager) {
+    const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
+    if (customerIds.length === 0) return;
+    const { states, episodes } = await load(manager, customerIds);
+    const changes = newChanges();
+    const touched = new Map<string, RetentionCustomer>();
+    const dirty = new Set<string>();
+    const marks: Marks[] = [];
+    for (const event of events) {
+      const customerId = customerOf(event);
+      if (customerId === undefined) continue;
+      let customer = states.get(customerId);
+      if (!customer) {
+        customer = { customerId, risk: newCustomer(customerId), clockAt: null, episodes: 0, open: false };
+        states.set(customerId, customer);
+      }
+      for (const change of foldRiskEvent(customer, event, changes)) record(change, episodes, dirty, marks);
+      touched.set(customerId, customer);
+    }
+
+    await manager.query(upsertCustomers, [JSON.stringify([...touched.values()].map(customerRow))]);
+    if (changes.closedComplaints.size > 0) {
+      await manager.query('DELETE FROM rm_retention_complaints WHERE complaint_id = ANY($1::text[])', [[...changes.closedComplaints]]);
+    }
+    if (changes.complaints.size > 0) {
+      const rows = [...changes.complaints.values()].map((c) => ({
+        complaint_id: c.complaintId,
+        customer_id: c.customerId,
+        stage: c.stage,
+        severity: c.severity,
+        filed_at: iso(c.filedAt),
+        due_at: iso(c.dueAt),
+        last_position: c.lastPosition.toString(),
+      }));
+      await manager.query(upsertComplaints, [JSON.stringify(rows)]);
+    }
+    if (dirty.size > 0) await manager.query(upsertEpisodes, [JSON.stringify([...dirty].map((k) => episodeRow(episodes.get(k)!)))]);
+    if (marks.length > 0) await manager.query(markEpisodes, [JSON.stringify(marks)]);
+  },
+};
