@@ -3,7 +3,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 /** A stored answer in `*_recent`: oldest first, `at` in ISO 8601, `position` as digits. */
 export type StoredAnswer = { score: number; at: string; position: string };
 
-/** `rm_customers`: one row per customer; see docs/read-models/customer-360.md. */
+/** `rm_customers`: one row per customer; see docs/read-models.md. */
 @Entity({ name: 'rm_customers' })
 export class Customer360Row {
   @PrimaryColumn({ name: 'customer_id', type: 'text' }) customerId!: string;
