@@ -169,8 +169,10 @@ async function drive(batches: readonly CloudEvent[][], clients: number, work: (b
   return { events: batches.reduce((sum, b) => sum + b.length, 0), elapsedMs: performance.now() - started, latenciesMs };
 }
 
-async function startApp(databaseUrl: string): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(root, 'dist/apps/cx/src/main.js')], {
+const APPS = { cx: 'dist/apps/cx/src/main.js', ingest: 'dist/apps/ingest/src/main.js' } as const;
+
+async function startApp(databaseUrl: string, app: keyof typeof APPS): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [join(root, APPS[app])], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', CX_API_KEYS: `${KEY}:ingest`, CX_MASTER_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'info', CX_DB_POOL_SIZE: '10' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -215,10 +217,13 @@ async function main() {
       clients: { type: 'string', default: '4' },
       rounds: { type: 'string', default: '2' },
       'no-docs': { type: 'boolean', default: false },
+      app: { type: 'string', default: 'cx' },
     },
   });
   const baseUrl = process.env.DATABASE_URL;
   if (!baseUrl) throw new Error('bench:ingest measures a real PostgreSQL server: set DATABASE_URL');
+  if (values.app !== 'cx' && values.app !== 'ingest') throw new Error('--app takes cx (the all-in-one app, projections running) or ingest (the ingest app alone)');
+  const appName = values.app as keyof typeof APPS;
   const total = Number(values.events ?? (values.quick ? 20_000 : 100_000));
   const batchSize = Number(values.batch);
   const clients = Number(values.clients);
@@ -247,7 +252,7 @@ async function main() {
 
       const httpDb = `cx_bench_ingest_h_${randomBytes(4).toString('hex')}`;
       names.push(httpDb);
-      const app = await startApp(await createDatabase(baseUrl, httpDb));
+      const app = await startApp(await createDatabase(baseUrl, httpDb), appName);
       const postBatch = async (batch: CloudEvent[]) => {
         const response = await fetch(`${app.url}/v1/events`, {
           method: 'POST',
@@ -295,7 +300,7 @@ async function main() {
   const table = [
     '| side | events/s | p50 ms per batch | p99 ms per batch |',
     '|---|---:|---:|---:|',
-    `| HTTP ingest (all-in-one app) | ${fmt(httpRate)} | ${percentile(http.latencies, 50).toFixed(1)} | ${percentile(http.latencies, 99).toFixed(1)} |`,
+    `| HTTP ingest (${appName === 'cx' ? 'all-in-one app, projections folding alongside' : 'ingest app alone'}) | ${fmt(httpRate)} | ${percentile(http.latencies, 50).toFixed(1)} | ${percentile(http.latencies, 99).toFixed(1)} |`,
     `| append-only baseline (appendMany in process) | ${fmt(appendRate)} | ${percentile(append.latencies, 50).toFixed(1)} | ${percentile(append.latencies, 99).toFixed(1)} |`,
   ].join('\n');
   const summary = [
@@ -307,14 +312,14 @@ async function main() {
   if (!values['no-docs']) {
     await writeDocsSection(
       join(root, 'docs/benchmarks.md'),
-      'ingest',
-      `## Ingest over HTTP (\`npm run bench:ingest\`)
+      `ingest-${appName}`,
+      `## Ingest over HTTP into the ${appName === 'cx' ? 'all-in-one app' : 'ingest app'} (\`npm run bench:ingest${appName === 'cx' ? '' : ' -- --app ingest'}\`)
 
-- **Command:** \`DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:ingest\`
+- **Command:** \`DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:ingest${appName === 'cx' ? '' : ' -- --app ingest'}\`
 - **Date:** ${new Date().toISOString().slice(0, 19)}Z; the run took ${Math.round((Date.now() - started) / 1000)} s.
 - **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL ${version} on the same host.
 - **Workload:** per side and round, ${fmt(total)} CloudEvents in batches of ${batchSize} over 20,000 customers: about 68% moments of truth, 22% survey answers (40% with a comment, sealed), 6% registrations (name, email, phone sealed), the rest whole complaint lifecycles (filed → confirmed in one batch); ${clients} concurrent clients; ${rounds} rounds, the two sides taking turns, each on a fresh database.
-- **HTTP ingest:** \`POST /v1/events\` (\`application/cloudevents-batch+json\`) on the all-in-one app as its own process (JSON request logs on): validation, PII sealing with per-customer keys, deciding complaints against their streams, one \`appendMany\` transaction per batch. Latency is per request.
+- **HTTP ingest:** \`POST /v1/events\` (\`application/cloudevents-batch+json\`) on the ${appName === 'cx' ? 'all-in-one app (its five projections folding every event in the same process and database)' : 'ingest app (apps/ingest: no projections in the process)'} as its own process (JSON request logs on): validation, PII sealing with per-customer keys, deciding complaints against their streams, one \`appendMany\` transaction per batch. Latency is per request.
 - **Baseline:** the same events (same ids, data and streams, not sealed) appended with \`PostgresEventStore.appendMany\`, one call per batch, from the benchmark's process: the event store alone.
 
 ${table}
