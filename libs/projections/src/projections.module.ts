@@ -8,6 +8,7 @@ import { projectionMigrations } from './projections.migrations.js';
 import { ProjectionsController } from './projections.controller.js';
 import { allProjections, readModelControllers } from './read-models/index.js';
 import { ReadYourWritesInterceptor } from './read-your-writes.js';
+import { providers as retentionProviders } from './retention/index.js';
 
 /** What the database needs for the read models: run after the platform's own migrations. */
 export const readModelSchema = {
@@ -72,6 +73,7 @@ export class ProjectionsModule {
             }),
         },
         RunnerLifecycle,
+        ...retentionProviders,
         { provide: APP_INTERCEPTOR, useClass: ReadYourWritesInterceptor },
       ],
       exports: [ProjectionRunner],

@@ -21,6 +21,9 @@ export type RetentionConfig = {
   alertMaxAgeHours: number;
 };
 
+/** Injection token of the RetentionConfig. */
+export const RETENTION_CONFIG = Symbol('RetentionConfig');
+
 const CURRENCY = /^[A-Z]{3}$/;
 /** An amount with at most 4 decimals, as the platform keeps them. */
 const AMOUNT = /^\d{1,15}(\.\d{1,4})?$/;

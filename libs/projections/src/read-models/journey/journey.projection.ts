@@ -25,6 +25,8 @@ const timeFieldOf: { readonly [T in DomainEventType]: Extract<keyof DataOf<T>, `
   'complaint.confirmed.v1': 'confirmedAt',
   'complaint.reopened.v1': 'reopenedAt',
   'complaint.closed.v1': 'closedAt',
+  // Retention alerts are part of what the platform did for the customer: on their timeline too.
+  'retention.alert-raised.v1': 'raisedAt',
 };
 
 export const JOURNEY_TYPES: readonly string[] = Object.keys(timeFieldOf);
@@ -39,7 +41,7 @@ export function businessTime(event: Pick<RecordedEvent, 'type' | 'data' | 'recor
 
 export const journeyProjection: Projection = {
   name: 'journey',
-  version: 1,
+  version: 2, // 2: retention alerts on the timeline
   handles: JOURNEY_TYPES,
   tables: ['rm_journey'],
   migrations: [
