@@ -9,7 +9,7 @@ export class ProjectorModule {
   static forRoot(config: PlatformConfig): DynamicModule {
     return {
       module: ProjectorModule,
-      imports: [...observedPlatform(config, readModelSchema), ProjectionsModule.forRoot({ run: true, serve: false })],
+      imports: [...observedPlatform(config, readModelSchema, { personalData: false }), ProjectionsModule.forRoot({ run: true, serve: false })],
     };
   }
 }

@@ -7,6 +7,7 @@ import {
   Logger,
   Module,
   type OnApplicationShutdown,
+  type Provider,
 } from '@nestjs/common';
 import type { PlatformConfig } from './config.js';
 import { type Database, openDatabase, type SchemaParts } from './database.js';
@@ -39,8 +40,27 @@ export class PlatformModule {
   static forRoot(
     config: PlatformConfig,
     schema: SchemaParts = {},
-    options: { decorateEventStore?: (store: EventStore) => EventStore } = {},
+    options: {
+      decorateEventStore?: (store: EventStore) => EventStore;
+      /** False for an app that never reads or writes personal data (the projector): it then needs no master key. */
+      personalData?: boolean;
+    } = {},
   ): DynamicModule {
+    const personalData = options.personalData ?? true;
+    const vault: Provider = {
+      provide: PII_VAULT,
+      inject: [DATABASE],
+      useFactory: async (database: Database) => {
+        const masterKey = loadMasterKey({ env: process.env, dataDir: config.dataDir, embedded: database.kind === 'embedded' });
+        await assertMasterKeyMatches(database.pool, masterKey);
+        const logger = new Logger('Platform');
+        logger.log(`master key: ${masterKey.describe()}`);
+        if (masterKey.created) {
+          logger.warn(`a new master key was generated: back up ${masterKey.file}; without it personal data cannot be read`);
+        }
+        return new PiiVault({ pool: database.pool, masterKey });
+      },
+    };
     return {
       module: PlatformModule,
       controllers: [HealthController],
@@ -66,24 +86,11 @@ export class PlatformModule {
             return options.decorateEventStore?.(store) ?? store;
           },
         },
-        {
-          provide: PII_VAULT,
-          inject: [DATABASE],
-          useFactory: async (database: Database) => {
-            const masterKey = loadMasterKey({ env: process.env, dataDir: config.dataDir, embedded: database.kind === 'embedded' });
-            await assertMasterKeyMatches(database.pool, masterKey);
-            const logger = new Logger('Platform');
-            logger.log(`master key: ${masterKey.describe()}`);
-            if (masterKey.created) {
-              logger.warn(`a new master key was generated: back up ${masterKey.file}; without it personal data cannot be read`);
-            }
-            return new PiiVault({ pool: database.pool, masterKey });
-          },
-        },
+        ...(personalData ? [vault] : []),
         PlatformLifecycle,
         HealthRegistry,
       ],
-      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE, PII_VAULT, HealthRegistry],
+      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE, ...(personalData ? [PII_VAULT] : []), HealthRegistry],
     };
   }
 }
