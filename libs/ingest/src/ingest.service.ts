@@ -64,6 +64,8 @@ type Item = {
   index: number;
   event: ValidCloudEvent;
   streamId: string;
+  /** The stored id of the first event it produces (UUID v5 of source and id), computed once. */
+  storedId: string;
   stateful: boolean;
   /** The event's data with personal fields sealed. */
   data: Record<string, unknown>;
@@ -128,13 +130,14 @@ export class IngestService {
       if (results[index]) return; // rejected while sealing
       const route = ingestEventTypes[event.type];
       try {
+        const storedId = storedEventId(event.source, event.id);
         const streamId = streamIdFor(route.stream, {
           customerId: event.subject,
           complaintId: event.data.complaintId as string | undefined,
-          eventId: storedEventId(event.source, event.id),
+          eventId: storedId,
         });
         const stateful = route.stream === 'complaint' || route.stream === 'customer';
-        items.push({ index, event, streamId, stateful, data: sealed[i] });
+        items.push({ index, event, streamId, storedId, stateful, data: sealed[i] });
       } catch (error) {
         results[index] = this.rejection(event, error);
       }
@@ -218,7 +221,7 @@ export class IngestService {
       let complaint: ComplaintState = past ? past.reduce(evolveComplaint, complaintDecider.initialState) : complaintDecider.initialState;
 
       for (const item of streamItems) {
-        const firstId = storedEventId(item.event.source, item.event.id);
+        const firstId = item.storedId;
         if (known.has(firstId)) {
           // Report the highest position of everything this CloudEvent produced, as the first answer did.
           const produced = (past ?? []).filter((e) => e.id === firstId || e.metadata.causationId === firstId);
@@ -278,12 +281,12 @@ export class IngestService {
   private toAppend(item: Item, event: DomainEvent, n: number, context: IngestContext, receivedAt: string): EventToAppend {
     const { source, id, type, subject, time, extensions } = item.event;
     return {
-      id: storedEventId(source, id, n),
+      id: n === 0 ? item.storedId : storedEventId(source, id, n),
       type: event.type,
       data: event.data,
       metadata: {
         correlationId: context.correlationId,
-        causationId: storedEventId(source, id),
+        causationId: item.storedId,
         cloudEvent: { id, source, type, subject, ...(time ? { time } : {}), ...extensions },
         receivedAt,
         ...(context.principal ? { principal: context.principal } : {}),
