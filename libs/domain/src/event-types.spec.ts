@@ -1,5 +1,7 @@
 import { DomainValidationError } from './domain.errors.js';
 import {
+  businessTimeField,
+  businessTimeOf,
   complaintStreamId,
   customerStreamId,
   eventTypes,
@@ -76,5 +78,12 @@ describe('stream ids', () => {
     expect(() => customerStreamId('x'.repeat(129))).toThrow(DomainValidationError);
     expect(() => complaintStreamId('-leading-dash')).toThrow(expect.objectContaining({ field: 'complaintId' }));
     expect(() => streamIdFor('complaint', { customerId: 'cus-1' })).toThrow(expect.objectContaining({ field: 'complaintId' }));
+  });
+
+  it('knows where every stored event states its business time', () => {
+    expect(Object.keys(businessTimeField).sort()).toEqual(Object.keys(eventTypes).sort());
+    expect(businessTimeOf('complaint.routed.v1', { routedAt: '2025-03-01T10:00:00Z', area: 'billing' })).toBe(Date.UTC(2025, 2, 1, 10));
+    expect(businessTimeOf('moment.recorded.v1', { occurredAt: 'yesterday' })).toBeUndefined();
+    expect(businessTimeOf('unknown.type.v1', { occurredAt: '2025-03-01T10:00:00Z' })).toBeUndefined();
   });
 });

@@ -50,6 +50,37 @@ export const eventTypes = {
 
 type EventTypes = typeof eventTypes;
 
+type DataOf<T extends StoredEventType> = Extract<StoredEvent, { type: T }>['data'];
+
+/**
+ * Where each stored event states when it happened, its business time (a moment's `occurredAt`, a
+ * complaint step's `routedAt`…), as opposed to when the platform recorded it. Typed over every
+ * stored type: a new one does not compile until its field is named here.
+ */
+export const businessTimeField = {
+  'customer.registered.v1': 'registeredAt',
+  'customer.updated.v1': 'updatedAt',
+  'customer.tier-changed.v1': 'changedAt',
+  'moment.recorded.v1': 'occurredAt',
+  'feedback.submitted.v1': 'submittedAt',
+  'complaint.filed.v1': 'filedAt',
+  'complaint.acknowledged.v1': 'acknowledgedAt',
+  'complaint.routed.v1': 'routedAt',
+  'complaint.resolved.v1': 'resolvedAt',
+  'complaint.confirmed.v1': 'confirmedAt',
+  'complaint.reopened.v1': 'reopenedAt',
+  'complaint.closed.v1': 'closedAt',
+  'retention.alert-raised.v1': 'raisedAt',
+} as const satisfies { readonly [T in StoredEventType]: Extract<keyof DataOf<T>, `${string}At`> };
+
+/** An event's business time in milliseconds since the epoch; undefined for an unknown type or a time that does not parse. */
+export function businessTimeOf(type: string, data: unknown): number | undefined {
+  const field = Object.hasOwn(businessTimeField, type) ? businessTimeField[type as StoredEventType] : undefined;
+  const value = field === undefined ? undefined : (data as Record<string, unknown> | null)?.[field];
+  const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
 /** The CloudEvents types the ingest API accepts, each with the stored type and stream it maps to. */
 export type IngestEventTypes = {
   readonly [K in keyof EventTypes as EventTypes[K]['ingest'] extends true ? EventTypes[K]['cloudEventType'] : never]: {

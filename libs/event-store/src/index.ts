@@ -4,3 +4,4 @@ export { followLog } from './follow-log.js';
 export { migrate, type Migration } from './migrations.js';
 export { eventStoreMigrations } from './postgres/event-store.migrations.js';
 export { PostgresEventStore, type PostgresEventStoreOptions, streamLockKey } from './postgres/postgres-event-store.js';
+export { nameBasedUuid, storedEventId } from './name-based-uuid.js';

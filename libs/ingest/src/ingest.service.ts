@@ -23,9 +23,9 @@ import {
   type ExpectedVersion,
   type RecordedEvent,
   type StreamAppend,
+  storedEventId,
 } from '@cx/event-store';
 import { type FieldError, piiFields, type ValidCloudEvent, validateCloudEvent } from './cloud-event.dto.js';
-import { storedEventId } from './event-id.js';
 
 /** Seals personal data with each customer's key (the platform's PII vault). */
 export type PiiSealer = {

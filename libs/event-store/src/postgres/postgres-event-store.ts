@@ -217,7 +217,8 @@ export class PostgresEventStore implements EventStore {
     const histories = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
     if (streamIds.length === 0) return histories;
     const { rows } = await client.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM cx_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version`,
+      `SELECT e.* FROM unnest($1::text[]) AS s(stream_id)
+        CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM cx_events WHERE stream_id = s.stream_id ORDER BY stream_version) AS e`,
       [[...new Set(streamIds)]],
     );
     for (const row of rows) histories.get(row.stream_id)!.push(toRecorded(row));
@@ -248,9 +249,12 @@ export class PostgresEventStore implements EventStore {
    */
   private async appendLocked(client: PoolClient, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     const { rows } = await client.query<{ versions: Record<string, number> | null; stored: StoredRow[] | null }>(
-      `SELECT (SELECT json_object_agg(stream_id, version)
-                 FROM (SELECT stream_id, max(stream_version) AS version FROM cx_events
-                        WHERE stream_id = ANY($1::text[]) GROUP BY stream_id) AS v) AS versions,
+      // One index probe per stream (LATERAL), whatever the planner's statistics say: a table that
+      // grew without ANALYZE would otherwise be scanned in bulk for every append.
+      `SELECT (SELECT json_object_agg(s.stream_id, v.version)
+                 FROM unnest($1::text[]) AS s(stream_id)
+                 CROSS JOIN LATERAL (SELECT max(e.stream_version) AS version FROM cx_events e WHERE e.stream_id = s.stream_id) AS v
+                WHERE v.version IS NOT NULL) AS versions,
               (SELECT json_agg(json_build_object('id', event_id, 'streamId', stream_id,
                                                  'streamVersion', stream_version, 'position', position::text))
                  FROM cx_events WHERE event_id = ANY($2::uuid[])) AS stored`,

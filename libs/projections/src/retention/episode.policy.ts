@@ -1,4 +1,4 @@
-import type { RetentionAlertRaised, Tier } from '@cx/domain';
+import { businessTimeOf, type RetentionAlertRaised, type Tier } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import {
   applyEvent,
@@ -11,34 +11,28 @@ import {
 
 export const RETENTION_ALERT_RAISED = 'retention.alert-raised.v1';
 
-/** Where each event the saga folds states its business time. */
-const timeFieldOf: Readonly<Record<string, string>> = {
-  'customer.tier-changed.v1': 'changedAt',
-  'moment.recorded.v1': 'occurredAt',
-  'feedback.submitted.v1': 'submittedAt',
-  'complaint.filed.v1': 'filedAt',
-  'complaint.acknowledged.v1': 'acknowledgedAt',
-  'complaint.routed.v1': 'routedAt',
-  'complaint.resolved.v1': 'resolvedAt',
-  'complaint.confirmed.v1': 'confirmedAt',
-  'complaint.reopened.v1': 'reopenedAt',
-  'complaint.closed.v1': 'closedAt',
-  [RETENTION_ALERT_RAISED]: 'raisedAt',
-};
-
 /** Every stored type that can start or end a risk episode: what customer 360's risk rules read, plus the alerts. */
-export const RISK_EVENT_TYPES: readonly string[] = Object.keys(timeFieldOf);
+export const RISK_EVENT_TYPES: readonly string[] = [
+  'customer.tier-changed.v1',
+  'moment.recorded.v1',
+  'feedback.submitted.v1',
+  'complaint.filed.v1',
+  'complaint.acknowledged.v1',
+  'complaint.routed.v1',
+  'complaint.resolved.v1',
+  'complaint.confirmed.v1',
+  'complaint.reopened.v1',
+  'complaint.closed.v1',
+  RETENTION_ALERT_RAISED,
+];
 
 /**
  * The event's business time. Never later than when it was recorded: a time in the future (a bad
  * clock upstream) must not make every complaint of the customer look past its SLA.
  */
 export function businessTime(event: Pick<RecordedEvent, 'type' | 'data' | 'recordedAt'>): number {
-  const field = timeFieldOf[event.type];
-  const value = field === undefined ? undefined : (event.data as Record<string, unknown> | null)?.[field];
-  const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
   const recorded = event.recordedAt.getTime();
-  return Number.isNaN(parsed) ? recorded : Math.min(parsed, recorded);
+  return Math.min(businessTimeOf(event.type, event.data) ?? recorded, recorded);
 }
 
 /**

@@ -1,42 +1,15 @@
-import type { DomainEvent, DomainEventType } from '@cx/domain';
+import { businessTimeField, businessTimeOf } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
 import type { Projection } from '../../projection.js';
 import { JourneyEntry } from './journey.entity.js';
 
-type DataOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>['data'];
-
-/**
- * The field of each stored type that holds its business time, and so the types the journey
- * handles. Typed over every domain event type: a new one does not compile until it is placed
- * here. Types stored outside @cx/domain that carry a customerId (retention alerts, say) get a
- * line too; bump the version if events of a newly listed type are already in the log.
- */
-const timeFieldOf: { readonly [T in DomainEventType]: Extract<keyof DataOf<T>, `${string}At`> } & Readonly<Record<string, string>> = {
-  'customer.registered.v1': 'registeredAt',
-  'customer.updated.v1': 'updatedAt',
-  'customer.tier-changed.v1': 'changedAt',
-  'moment.recorded.v1': 'occurredAt',
-  'feedback.submitted.v1': 'submittedAt',
-  'complaint.filed.v1': 'filedAt',
-  'complaint.acknowledged.v1': 'acknowledgedAt',
-  'complaint.routed.v1': 'routedAt',
-  'complaint.resolved.v1': 'resolvedAt',
-  'complaint.confirmed.v1': 'confirmedAt',
-  'complaint.reopened.v1': 'reopenedAt',
-  'complaint.closed.v1': 'closedAt',
-  // Retention alerts are part of what the platform did for the customer: on their timeline too.
-  'retention.alert-raised.v1': 'raisedAt',
-};
-
-export const JOURNEY_TYPES: readonly string[] = Object.keys(timeFieldOf);
+/** The types the journey shows: every stored type, since each names its customer. */
+export const JOURNEY_TYPES: readonly string[] = Object.keys(businessTimeField);
 
 /** The event's business time as ISO 8601 UTC; the time it was recorded when its data has none that parses. */
 export function businessTime(event: Pick<RecordedEvent, 'type' | 'data' | 'recordedAt'>): string {
-  const field = Object.hasOwn(timeFieldOf, event.type) ? timeFieldOf[event.type] : 'occurredAt';
-  const value = (event.data as Record<string, unknown> | null)?.[field];
-  const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  return new Date(Number.isNaN(parsed) ? event.recordedAt.getTime() : parsed).toISOString();
+  return new Date(businessTimeOf(event.type, event.data) ?? event.recordedAt.getTime()).toISOString();
 }
 
 export const journeyProjection: Projection = {
