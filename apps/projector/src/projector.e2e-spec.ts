@@ -3,7 +3,7 @@ import { PostgresEventStore } from '@cx/event-store';
 import { IngestService } from '@cx/ingest';
 import { type Database, loadMasterKey, openDatabase, PiiVault } from '@cx/platform';
 import { allProjections, ProjectionRunner, readModelSchema } from '@cx/projections';
-import { generateJourneys, openTestDatabase, startApp, testBackend } from '@cx/testing';
+import { generateJourneys, lastCommittedPosition, openTestDatabase, startApp, testBackend } from '@cx/testing';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +51,7 @@ describe(`projector killed mid-batch on ${testBackend}`, () => {
         const outcome = await ingest.ingest(journeys.slice(i, i + 500), { correlationId: 'kill-test' });
         expect(outcome.rejected).toBe(0);
       }
-      const head = await store.headPosition();
+      const head = await lastCommittedPosition(database.pool);
       await store.close();
       await database.close();
 

@@ -42,17 +42,26 @@ export function followLog(options: FollowLogOptions): Subscription {
   const unregister = options.onWake(wake);
   const done = (async () => {
     let retryMs = 0;
+    // While a full batch is being handled, the next one is already being read: catching up
+    // overlaps reading the log with folding it.
+    let prefetched: Promise<RecordedEvent[]> | undefined;
     try {
       while (!stopped) {
         const wasSignalled = signalled;
         signalled = false;
-        const batch = await options.read(position, options.batchSize);
+        const batch = await (prefetched ?? options.read(position, options.batchSize));
+        prefetched = undefined;
         if (stopped) return;
         if (batch.length > 0) {
+          const last = batch[batch.length - 1].position;
+          if (batch.length === options.batchSize) {
+            prefetched = options.read(last, options.batchSize);
+            prefetched.catch(() => undefined); // observed when awaited; dropped if the handler fails
+          }
           await options.handleBatch(batch, (handled) => {
             position = handled;
           });
-          position = batch[batch.length - 1].position;
+          position = last;
         }
         if (batch.length === options.batchSize) continue;
         if (batch.length === 0 && wasSignalled) {

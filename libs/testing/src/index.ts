@@ -1,3 +1,3 @@
 export { type AppProcess, startApp } from './app-process.js';
-export { openTestDatabase, type TestDatabase, testBackend } from './test-database.js';
+export { lastCommittedPosition, openTestDatabase, type TestDatabase, testBackend } from './test-database.js';
 export { type CloudEventJson, generateJourneys, type JourneyOptions } from './journeys.js';

@@ -44,3 +44,13 @@ export async function openTestDatabase(options: { poolSize?: number } & SchemaPa
     },
   };
 }
+
+/**
+ * The highest position committed so far: what "everything I appended" means in a test. Not the
+ * store's head, which readers see only once no older transaction anywhere on the server is still
+ * writing (other test files share the server).
+ */
+export async function lastCommittedPosition(pool: Pick<Database['pool'], 'query'>): Promise<bigint> {
+  const { rows } = await pool.query<{ position: string | null }>('SELECT max(position)::text AS position FROM cx_events');
+  return BigInt(rows[0].position ?? 0);
+}

@@ -2,7 +2,7 @@ import { createMomentCatalogue } from '@cx/domain';
 import { PostgresEventStore } from '@cx/event-store';
 import { IngestService } from '@cx/ingest';
 import { MasterKey, PiiVault } from '@cx/platform';
-import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
+import { lastCommittedPosition, openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ProjectionRunner } from '../projection-runner.js';
 import { projectionMigrations } from '../projections.migrations.js';
@@ -128,7 +128,7 @@ describe(`retention alert saga on ${testBackend}`, () => {
     await send(answer(id('ana'), '2025-03-05T10:00:00Z', 2));
     expect(short(await dispatcher.run(new Date('2025-03-05T10:00:05Z')))).toEqual(['ana #2 appended: detractor']);
     expect((await alertsOf('ana')).map((e) => (e.data as { episode: number }).episode)).toEqual([1, 2]);
-    await caughtUp(await store.headPosition());
+    await caughtUp(await lastCommittedPosition(database.pool));
     expect(await episodes('ana')).toEqual([
       '#1 event 2025-03-02T10:00:00.000Z - 2025-03-04T10:00:00.000Z alerted',
       '#2 event 2025-03-05T10:00:00.000Z - open alerted',
@@ -185,7 +185,7 @@ describe(`retention alert saga on ${testBackend}`, () => {
   });
 
   it('raises no alert twice when the saga is run again from the start of the log', async () => {
-    await caughtUp(await store.headPosition());
+    await caughtUp(await lastCommittedPosition(database.pool));
     const before = await store.readAll(0n, { types: [RETENTION_ALERT_RAISED] });
     expect(before).toHaveLength(3);
     const rows = async () => (await database.pool.query('SELECT to_jsonb(e)::text AS row FROM rm_retention_episodes e ORDER BY customer_id, episode')).rows;
@@ -217,7 +217,7 @@ describe(`retention alert saga on ${testBackend}`, () => {
     await database.pool.query(`TRUNCATE ${retentionEpisodesProjection.tables.join(', ')}`);
     await database.pool.query('UPDATE cx_projection_checkpoints SET position = 0 WHERE name = $1', [RETENTION_EPISODES]);
     await startRunner();
-    await caughtUp(await store.headPosition());
+    await caughtUp(await lastCommittedPosition(database.pool));
     expect(await rows()).toEqual(settled);
     expect(await dispatcher.run(new Date('2025-03-20T00:00:00Z'))).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { createMomentCatalogue } from '@cx/domain';
 import { PostgresEventStore } from '@cx/event-store';
 import { IngestService } from '@cx/ingest';
 import { MasterKey, PiiVault } from '@cx/platform';
-import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
+import { lastCommittedPosition, openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ProjectionRunner } from '../projection-runner.js';
 import { projectionMigrations } from '../projections.migrations.js';
@@ -125,7 +125,7 @@ describe(`tier job on ${testBackend}`, () => {
     expect(await tierEvents('ana')).toHaveLength(1);
 
     // The read model of moves, for analysts.
-    await caughtUp(await store.headPosition());
+    await caughtUp(await lastCommittedPosition(database.pool));
     const { rows } = await database.pool.query(
       `SELECT customer_id, from_tier, to_tier FROM rm_tier_changes WHERE customer_id LIKE $1 ORDER BY position`,
       [`%-${run}`],

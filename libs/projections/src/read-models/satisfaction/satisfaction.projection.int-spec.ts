@@ -1,5 +1,5 @@
 import { type EventToAppend, type Position, PostgresEventStore } from '@cx/event-store';
-import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
+import { lastCommittedPosition, openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomUUID } from 'node:crypto';
 import { ProjectionRunner } from '../../projection-runner.js';
 import { projectionMigrations } from '../../projections.migrations.js';
@@ -216,7 +216,7 @@ describe(`satisfaction read model on ${testBackend}`, () => {
     });
     await runner.stop();
     await rebuilt.start();
-    const head = await store.headPosition();
+    const head = await lastCommittedPosition(database.pool);
     const deadline = Date.now() + 15_000;
     while ((await rebuilt.lowestPosition()) < head && Date.now() < deadline) await sleep(20);
     await rebuilt.stop();
