@@ -1,8 +1,6 @@
-import { type AppProcess, openTestDatabase, startApp, type TestDatabase, testBackend } from '@cx/testing';
+import { startTestApp, type TestApp, testBackend } from '@cx/testing';
 import { PGlite } from '@electric-sql/pglite';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const INGEST_KEY = 'ingest-key-e2e-0123456789';
@@ -15,9 +13,7 @@ const COMMENT = 'La llamada fue eterna y nadie me explicó nada';
 type Json = Record<string, unknown>;
 type Reply = { status: number; body: Json & { results?: Json[]; errors?: Json[] }; headers: Headers };
 
-let app: AppProcess;
-let database: TestDatabase | undefined;
-let dataDir: string;
+let app: TestApp;
 const run = randomUUID().slice(0, 8);
 
 async function post(body: unknown, options: { type?: string; key?: string | null; headers?: Record<string, string>; query?: string; raw?: boolean } = {}): Promise<Reply> {
@@ -46,11 +42,11 @@ const moment = (subject: string, data: Json = {}) => ce('cx.moment.recorded', su
 
 /** Every stored event, read straight from the database (after the app stopped, for the embedded one). */
 async function storedLog(): Promise<Array<{ type: string; data: unknown; metadata: Json }>> {
-  if (database) {
-    const { rows } = await database.pool.query('SELECT type, data, metadata FROM cx_events ORDER BY position');
+  if (app.database) {
+    const { rows } = await app.database.pool.query('SELECT type, data, metadata FROM cx_events ORDER BY position');
     return rows;
   }
-  const db = await PGlite.create(join(dataDir, 'pg'));
+  const db = await PGlite.create(join(app.dataDir, 'pg'));
   try {
     return (await db.query<{ type: string; data: unknown; metadata: Json }>('SELECT type, data, metadata FROM cx_events ORDER BY position')).rows;
   } finally {
@@ -60,24 +56,14 @@ async function storedLog(): Promise<Array<{ type: string; data: unknown; metadat
 
 describe(`ingest API end to end on ${testBackend}`, () => {
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cx-ingest-'));
-    const env: Record<string, string> = {
+    app = await startTestApp({
       CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read,${ALL_KEY}:ops+read+ingest`,
       CX_MOMENT_KINDS: 'delivery,installation',
-    };
-    if (testBackend === 'postgres') {
-      database = await openTestDatabase();
-      Object.assign(env, { DATABASE_URL: database.url!, CX_MASTER_KEY: randomBytes(32).toString('base64') });
-    } else {
-      Object.assign(env, { DATABASE_URL: '', CX_DATA_DIR: dataDir });
-    }
-    app = await startApp(undefined, env);
+    });
   }, 60_000);
 
   afterAll(async () => {
-    await app?.stop();
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await app?.close();
   });
 
   describe('one event', () => {

@@ -1,8 +1,5 @@
-import { type AppProcess, openTestDatabase, startApp, type TestDatabase, testBackend } from '@cx/testing';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startTestApp, type TestApp, testBackend } from '@cx/testing';
+import { randomUUID } from 'node:crypto';
 import { allProjections } from '../read-models/index.js';
 import { RETENTION_EPISODES } from './retention-episodes.projection.js';
 
@@ -15,9 +12,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type Json = Record<string, unknown>;
 type Reply = { status: number; body: Json & { errors?: Array<{ field: string; message: string }> } };
 
-let app: AppProcess;
-let database: TestDatabase | undefined;
-let dataDir: string;
+let app: TestApp;
 
 async function call(method: 'GET' | 'POST', path: string, key: string, body?: unknown): Promise<Reply> {
   const headers: Record<string, string> = { authorization: `Bearer ${key}` };
@@ -54,25 +49,15 @@ const wired = allProjections.some((p) => p.name === RETENTION_EPISODES);
   const ago = (days: number) => new Date(now - days * DAY_MS);
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cx-retention-'));
-    const env: Record<string, string> = {
+    app = await startTestApp({
       CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read,${OPS_KEY}:ops`,
       CX_TIER_INTERVAL_MINUTES: '0',
       CX_RETENTION_ALERT_INTERVAL_SECONDS: '1',
-    };
-    if (testBackend === 'postgres') {
-      database = await openTestDatabase();
-      Object.assign(env, { DATABASE_URL: database.url!, CX_MASTER_KEY: randomBytes(32).toString('base64') });
-    } else {
-      Object.assign(env, { DATABASE_URL: '', CX_DATA_DIR: dataDir });
-    }
-    app = await startApp(undefined, env);
+    });
   }, 60_000);
 
   afterAll(async () => {
-    await app?.stop();
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await app?.close();
   });
 
   it('recomputes tiers on demand (scope ops), once, and alerts once when the new A customer answers as a detractor', async () => {

@@ -1,8 +1,5 @@
-import { type AppProcess, openTestDatabase, startApp, type TestDatabase, testBackend } from '@cx/testing';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startTestApp, type TestApp, testBackend } from '@cx/testing';
+import { randomUUID } from 'node:crypto';
 
 const INGEST_KEY = 'ingest-key-complaints-0123456789';
 const READ_KEY = 'read-key-complaints-0123456789';
@@ -10,9 +7,7 @@ const READ_KEY = 'read-key-complaints-0123456789';
 type Json = Record<string, unknown>;
 type Reply = { status: number; body: Json & { errors?: Array<{ field: string; message: string }> } };
 
-let app: AppProcess;
-let database: TestDatabase | undefined;
-let dataDir: string;
+let app: TestApp;
 
 async function call(method: 'GET' | 'POST', path: string, key: string | null, body?: unknown): Promise<Reply> {
   const headers: Record<string, string> = {};
@@ -38,15 +33,7 @@ describe(`complaint funnel API end to end on ${testBackend}`, () => {
   const window = 'from=2025-02-01T00:00:00Z&to=2025-03-01T00:00:00Z';
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cx-complaints-'));
-    const env: Record<string, string> = { CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read` };
-    if (testBackend === 'postgres') {
-      database = await openTestDatabase();
-      Object.assign(env, { DATABASE_URL: database.url!, CX_MASTER_KEY: randomBytes(32).toString('base64') });
-    } else {
-      Object.assign(env, { DATABASE_URL: '', CX_DATA_DIR: dataDir });
-    }
-    app = await startApp(undefined, env);
+    app = await startTestApp({ CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read` });
 
     const step = (customer: string, complaintId: string, type: string, time: string, data: Json = {}) =>
       ce(`cx.complaint.${type}`, customer, time, { complaintId, ...data });
@@ -71,9 +58,7 @@ describe(`complaint funnel API end to end on ${testBackend}`, () => {
   }, 60_000);
 
   afterAll(async () => {
-    await app?.stop();
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await app?.close();
   });
 
   it('answers the funnel of the complaints just ingested, with silent dissatisfaction', async () => {

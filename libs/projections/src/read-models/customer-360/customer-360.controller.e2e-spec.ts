@@ -1,8 +1,5 @@
-import { type AppProcess, openTestDatabase, startApp, type TestDatabase, testBackend } from '@cx/testing';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startTestApp, type TestApp, testBackend } from '@cx/testing';
+import { randomUUID } from 'node:crypto';
 
 const INGEST_KEY = 'ingest-key-c360-0123456789';
 const READ_KEY = 'read-key-c360-0123456789';
@@ -10,9 +7,7 @@ const READ_KEY = 'read-key-c360-0123456789';
 type Json = Record<string, unknown>;
 type Reply<T = Json> = { status: number; body: T; headers: Headers };
 
-let app: AppProcess;
-let database: TestDatabase | undefined;
-let dataDir: string;
+let app: TestApp;
 const run = randomUUID().slice(0, 8);
 const ANA = `ana-${run}`;
 const LUIS = `luis-${run}`;
@@ -65,15 +60,7 @@ describe(`customer 360 API end to end on ${testBackend}`, () => {
   let position: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cx-c360-'));
-    const env: Record<string, string> = { CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read` };
-    if (testBackend === 'postgres') {
-      database = await openTestDatabase();
-      Object.assign(env, { DATABASE_URL: database.url!, CX_MASTER_KEY: randomBytes(32).toString('base64') });
-    } else {
-      Object.assign(env, { DATABASE_URL: '', CX_DATA_DIR: dataDir });
-    }
-    app = await startApp(undefined, env);
+    app = await startTestApp({ CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read` });
 
     position = await ingest([
       ce('cx.customer.registered', ANA, '2025-03-01T08:00:00Z', {
@@ -95,9 +82,7 @@ describe(`customer 360 API end to end on ${testBackend}`, () => {
   }, 60_000);
 
   afterAll(async () => {
-    await app?.stop();
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await app?.close();
   });
 
   it('answers the 360-degree view of a customer, profile decrypted, once the read model reached the write', async () => {

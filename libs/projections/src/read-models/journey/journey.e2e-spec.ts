@@ -1,8 +1,5 @@
-import { type AppProcess, openTestDatabase, startApp, type TestDatabase, testBackend } from '@cx/testing';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startTestApp, type TestApp, testBackend } from '@cx/testing';
+import { randomUUID } from 'node:crypto';
 
 const INGEST_KEY = 'ingest-key-journey-0123456789';
 const READ_KEY = 'read-key-journey-0123456789';
@@ -15,9 +12,7 @@ type Json = Record<string, unknown>;
 type JourneyEvent = { position: string; type: string; storedType: string; time: string; streamId: string; data: Json; erased: string[]; correlationId: string };
 type Page = { customerId: string; events: JourneyEvent[]; nextCursor: string | null; status?: string; errors?: Array<{ field: string; message: string }> };
 
-let app: AppProcess;
-let database: TestDatabase | undefined;
-let dataDir: string;
+let app: TestApp;
 const run = randomUUID().slice(0, 8);
 const ANA = `cust-${run}-ana`;
 const LUIS = `cust-${run}-luis`;
@@ -59,15 +54,7 @@ describe(`journey API end to end on ${testBackend}`, () => {
   let position: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cx-journey-'));
-    const env: Record<string, string> = { CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read` };
-    if (testBackend === 'postgres') {
-      database = await openTestDatabase();
-      Object.assign(env, { DATABASE_URL: database.url!, CX_MASTER_KEY: randomBytes(32).toString('base64') });
-    } else {
-      Object.assign(env, { DATABASE_URL: '', CX_DATA_DIR: dataDir });
-    }
-    app = await startApp(undefined, env);
+    app = await startTestApp({ CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read` });
 
     await ingest([
       ce('cx.customer.registered', ANA, '2025-03-03T08:15:00Z', { name: NAME, email: EMAIL, tier: 'A' }),
@@ -86,9 +73,7 @@ describe(`journey API end to end on ${testBackend}`, () => {
   }, 90_000);
 
   afterAll(async () => {
-    await app?.stop();
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await app?.close();
   });
 
   it("answers the customer's whole journey in log order, personal data decrypted, after minPosition", async () => {

@@ -1,8 +1,5 @@
-import { type AppProcess, openTestDatabase, startApp, type TestDatabase, testBackend } from '@cx/testing';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startTestApp, type TestApp, testBackend } from '@cx/testing';
+import { randomUUID } from 'node:crypto';
 
 const INGEST_KEY = 'ingest-key-satisfaction-0123456789';
 const READ_KEY = 'read-key-satisfaction-0123456789';
@@ -11,9 +8,7 @@ const OPS_KEY = 'ops-key-satisfaction-0123456789';
 type Json = Record<string, unknown>;
 type Reply = { status: number; body: Json & { errors?: Array<{ field: string; message: string }> }; headers: Headers };
 
-let app: AppProcess;
-let database: TestDatabase | undefined;
-let dataDir: string;
+let app: TestApp;
 
 async function call(method: 'GET' | 'POST', path: string, key: string | null, body?: unknown): Promise<Reply> {
   const headers: Record<string, string> = {};
@@ -39,15 +34,7 @@ describe(`satisfaction and change impact API end to end on ${testBackend}`, () =
   let position: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cx-satisfaction-'));
-    const env: Record<string, string> = { CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read,${OPS_KEY}:ops` };
-    if (testBackend === 'postgres') {
-      database = await openTestDatabase();
-      Object.assign(env, { DATABASE_URL: database.url!, CX_MASTER_KEY: randomBytes(32).toString('base64') });
-    } else {
-      Object.assign(env, { DATABASE_URL: '', CX_DATA_DIR: dataDir });
-    }
-    app = await startApp(undefined, env);
+    app = await startTestApp({ CX_API_KEYS: `${INGEST_KEY}:ingest,${READ_KEY}:read,${OPS_KEY}:ops` });
 
     const call1 = ce('cx.moment.recorded', customer, '2025-01-06T09:00:00Z', { kind: 'billing', channel: 'phone', waitSeconds: 100 });
     const call2 = ce('cx.moment.recorded', customer, '2025-01-06T13:00:00Z', { kind: 'billing', channel: 'phone', waitSeconds: 300 });
@@ -69,9 +56,7 @@ describe(`satisfaction and change impact API end to end on ${testBackend}`, () =
   }, 60_000);
 
   afterAll(async () => {
-    await app?.stop();
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await app?.close();
   });
 
   describe('GET /v1/metrics/satisfaction', () => {
