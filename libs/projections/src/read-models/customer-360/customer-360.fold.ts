@@ -204,6 +204,15 @@ function updateComplaint(state: Customer360State, changes: FoldChanges, complain
   changes.complaints.set(complaintId, complaint);
 }
 
+/** A registration or update: the fields it carries replace the stored ones, absent ones stay. */
+function mergeProfile(state: Customer360State, data: Partial<CustomerRegistered['data']>): void {
+  state.name = data.name ?? state.name;
+  state.email = data.email ?? state.email;
+  state.phone = data.phone ?? state.phone;
+  state.declaredChannel = data.preferredChannel ?? state.declaredChannel;
+  state.locale = data.locale ?? state.locale;
+}
+
 /** Folds one event of the customer into the state (mutated in place: a batch's working copy). */
 export function applyEvent(state: Customer360State, event: RecordedEvent, changes: FoldChanges): void {
   const position = event.position;
@@ -211,21 +220,13 @@ export function applyEvent(state: Customer360State, event: RecordedEvent, change
   switch (event.type) {
     case 'customer.registered.v1': {
       const data = event.data as CustomerRegistered['data'];
-      state.name = data.name ?? state.name;
-      state.email = data.email ?? state.email;
-      state.phone = data.phone ?? state.phone;
-      state.declaredChannel = data.preferredChannel ?? state.declaredChannel;
-      state.locale = data.locale ?? state.locale;
+      mergeProfile(state, data);
       state.registeredAt = timeOf(data.registeredAt, event);
       return;
     }
     case 'customer.updated.v1': {
       const data = event.data as CustomerUpdated['data'];
-      state.name = data.name ?? state.name;
-      state.email = data.email ?? state.email;
-      state.phone = data.phone ?? state.phone;
-      state.declaredChannel = data.preferredChannel ?? state.declaredChannel;
-      state.locale = data.locale ?? state.locale;
+      mergeProfile(state, data);
       state.profileUpdatedAt = timeOf(data.updatedAt, event);
       return;
     }
