@@ -12,6 +12,21 @@ export type PlatformConfig = {
   momentKinds: string[];
   /** Events a projection folds per transaction. */
   projectionBatchSize: number;
+  /** Kafka, from KAFKA_BROKERS (host:port, comma-separated). Unset: no relay, no ingest topic. */
+  kafka?: KafkaConfig;
+  /** EventStoreDB connection string, from EVENTSTOREDB_URL. Set: the event store is EventStoreDB. */
+  eventStoreDbUrl?: string;
+};
+
+export type KafkaConfig = {
+  brokers: string[];
+  clientId: string;
+  /** Every stored event is published here (CX_KAFKA_EVENTS_TOPIC, default cx.events). */
+  eventsTopic: string;
+  /** Channel systems may send CloudEvents here instead of HTTP (CX_KAFKA_INGEST_TOPIC, default cx.ingest). */
+  ingestTopic: string;
+  /** Invalid ingest messages land here with the reason (CX_KAFKA_DLQ_TOPIC, default cx.ingest.dlq). */
+  deadLetterTopic: string;
 };
 
 export class ConfigError extends Error {
@@ -51,10 +66,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     dbPoolSize: integer(env, 'CX_DB_POOL_SIZE', 10, 1, 1000),
     logLevel,
     projectionBatchSize: integer(env, 'CX_PROJECTION_BATCH_SIZE', 1000, 1, 10_000),
+    kafka: loadKafkaConfig(env),
+    eventStoreDbUrl: env.EVENTSTOREDB_URL || undefined,
     momentKinds: (env.CX_MOMENT_KINDS ?? '')
       .split(',')
       .map((kind) => kind.trim())
       .filter((kind) => kind.length > 0),
+  };
+}
+
+function loadKafkaConfig(env: NodeJS.ProcessEnv): KafkaConfig | undefined {
+  const raw = env.KAFKA_BROKERS?.trim();
+  if (!raw) return undefined;
+  const brokers = raw.split(',').map((broker) => broker.trim()).filter((broker) => broker.length > 0);
+  for (const broker of brokers) {
+    if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) {
+      throw new ConfigError('KAFKA_BROKERS', `each broker must be host:port, got ${JSON.stringify(broker)}`);
+    }
+  }
+  const topic = (name: string, fallback: string): string => {
+    const value = env[name]?.trim() || fallback;
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(value)) {
+      throw new ConfigError(name, `must be a Kafka topic name (letters, digits, '.', '_', '-'), got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  return {
+    brokers,
+    clientId: env.CX_KAFKA_CLIENT_ID?.trim() || 'cx-platform',
+    eventsTopic: topic('CX_KAFKA_EVENTS_TOPIC', 'cx.events'),
+    ingestTopic: topic('CX_KAFKA_INGEST_TOPIC', 'cx.ingest'),
+    deadLetterTopic: topic('CX_KAFKA_DLQ_TOPIC', 'cx.ingest.dlq'),
   };
 }
 

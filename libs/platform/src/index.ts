@@ -1,4 +1,4 @@
-export { ConfigError, loadConfig, type PlatformConfig, redactUrl } from './config.js';
+export { ConfigError, type KafkaConfig, loadConfig, type PlatformConfig, redactUrl } from './config.js';
 export { type Database, openDatabase, platformMigrations, type SchemaParts } from './database.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { type HealthCheckResult, HealthRegistry } from './health.registry.js';

@@ -1,0 +1,1 @@
+export { createKafka, type KafkaLog } from './kafka-client.js';
