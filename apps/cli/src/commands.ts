@@ -1,0 +1,4 @@
+import type { Command } from './cli-io.js';
+
+/** Every `cx` command. A command module exports one Command; add it here. */
+export const commands: ReadonlyArray<() => Promise<Command>> = [];
