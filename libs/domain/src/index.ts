@@ -3,6 +3,8 @@ export * from './complaint.decider.js';
 export type * from './complaint.events.js';
 export * from './customer.decider.js';
 export type * from './customer.events.js';
+export * from './customer-360.fold.js';
+export * from './customer-replay.js';
 export { type Command, type Decider, type Event, fold, unreachable } from './decider.js';
 export * from './domain.errors.js';
 export * from './event-types.js';

@@ -1,13 +1,6 @@
 import { businessTimeOf, type RetentionAlertRaised, type Tier } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
-import {
-  applyEvent,
-  type Customer360State,
-  type FoldChanges,
-  signalReasons,
-  slaReason,
-  tierWatched,
-} from '../read-models/customer-360/customer-360.fold.js';
+import { applyEvent, type Customer360State, type FoldChanges, riskReasons } from '../read-models/customer-360/customer-360.fold.js';
 
 export const RETENTION_ALERT_RAISED = 'retention.alert-raised.v1';
 
@@ -35,24 +28,7 @@ export function businessTime(event: Pick<RecordedEvent, 'type' | 'data' | 'recor
   return Math.min(businessTimeOf(event.type, event.data) ?? recorded, recorded);
 }
 
-/**
- * The reasons an A or B customer is at risk as of `asOf`, in the order the customer 360 view gives
- * them: its stored signals (detractor, negative phone moment), then each complaint unresolved past
- * its SLA at `asOf`, earliest due first. Customer 360's own rule functions: one definition of risk.
- */
-export function riskReasons(state: Customer360State, asOf: number | null): string[] {
-  if (!tierWatched(state.tier)) return [];
-  const reasons = signalReasons(state);
-  if (asOf === null) return reasons;
-  const complaints = [...state.complaints.values()].sort(
-    (a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0) || (a.complaintId < b.complaintId ? -1 : a.complaintId > b.complaintId ? 1 : 0),
-  );
-  for (const complaint of complaints) {
-    const reason = slaReason(complaint, asOf);
-    if (reason) reasons.push(reason);
-  }
-  return reasons;
-}
+export { riskReasons };
 
 /** One customer as the saga sees it: customer 360's risk inputs, its own clock and its episodes. */
 export type RetentionCustomer = {
