@@ -10,100 +10,38 @@ import {
 } from '@cx/domain';
 import { API_SCOPES } from '../auth/api-keys.config.js';
 import { JSON_TYPES, MAX_BODY_BYTES } from '../http-setup.js';
+import {
+  correlationHeader,
+  type ExampleObject,
+  type HeaderObject,
+  json,
+  type JsonSchema,
+  type OpenApiDocument,
+  type OpenApiOptions,
+  type OperationObject,
+  type ParameterObject,
+  position,
+  ref,
+  type Reference,
+  type ResponseObject,
+  schemaRef,
+} from './openapi.types.js';
 
-// ---------------------------------------------------------------------------------------------
-// The OpenAPI 3.1 shapes this document uses (a subset of the specification, enough to type it).
-// ---------------------------------------------------------------------------------------------
-
-export type Reference = { $ref: string };
-
-type JsonType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
-
-/** A JSON Schema 2020-12 object, as OpenAPI 3.1 uses it, plus `discriminator` and `x-pii`. */
-export type JsonSchema = {
-  $ref?: string;
-  title?: string;
-  description?: string;
-  type?: JsonType | readonly JsonType[];
-  const?: string | number | boolean;
-  enum?: readonly (string | number | boolean)[];
-  format?: string;
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  properties?: Record<string, JsonSchema>;
-  required?: readonly string[];
-  additionalProperties?: boolean | JsonSchema;
-  propertyNames?: JsonSchema;
-  dependentRequired?: Record<string, readonly string[]>;
-  items?: JsonSchema;
-  minItems?: number;
-  maxItems?: number;
-  oneOf?: readonly JsonSchema[];
-  anyOf?: readonly JsonSchema[];
-  allOf?: readonly JsonSchema[];
-  discriminator?: { propertyName: string; mapping?: Record<string, string> };
-  default?: string | number | boolean;
-  examples?: readonly unknown[];
-  /** Personal data: sealed (AES-256-GCM, the customer's own key) before anything is stored. */
-  'x-pii'?: boolean;
-};
-
-export type ExampleObject = { summary: string; description?: string; value: unknown };
-export type MediaTypeObject = { schema: JsonSchema; examples?: Record<string, ExampleObject | Reference> };
-export type HeaderObject = { description: string; required?: boolean; schema: JsonSchema };
-export type ParameterObject = {
-  name: string;
-  in: 'query' | 'header' | 'path';
-  description: string;
-  required?: boolean;
-  schema: JsonSchema;
-  example?: string;
-};
-export type RequestBodyObject = { description: string; required: boolean; content: Record<string, MediaTypeObject> };
-export type ResponseObject = {
-  description: string;
-  headers?: Record<string, HeaderObject | Reference>;
-  content?: Record<string, MediaTypeObject>;
-};
-export type OperationObject = {
-  operationId: string;
-  summary: string;
-  description: string;
-  tags: readonly string[];
-  /** Absent: public. Each entry is one way to authenticate; the values are the API-key scopes needed. */
-  security?: ReadonlyArray<Record<string, readonly string[]>>;
-  parameters?: ReadonlyArray<ParameterObject | Reference>;
-  requestBody?: RequestBodyObject;
-  responses: Record<string, ResponseObject | Reference>;
-};
-export type PathItemObject = { get?: OperationObject; post?: OperationObject };
-export type SecuritySchemeObject =
-  | { type: 'http'; scheme: 'bearer'; description: string }
-  | { type: 'apiKey'; in: 'header'; name: string; description: string };
-
-export type OpenApiDocument = {
-  openapi: '3.1.0';
-  info: { title: string; version: string; summary: string; description: string };
-  servers?: ReadonlyArray<{ url: string; description?: string }>;
-  tags: ReadonlyArray<{ name: string; description: string }>;
-  paths: Record<string, PathItemObject>;
-  components: {
-    schemas: Record<string, JsonSchema>;
-    responses: Record<string, ResponseObject>;
-    parameters: Record<string, ParameterObject>;
-    headers: Record<string, HeaderObject>;
-    examples: Record<string, ExampleObject>;
-    securitySchemes: Record<string, SecuritySchemeObject>;
-  };
-};
-
-export type OpenApiOptions = {
-  /** The API's base URL (`https://cx.example.com`). Without it the document names no server: clients use its own origin. */
-  serverUrl?: string;
-};
+export type {
+  ExampleObject,
+  HeaderObject,
+  JsonSchema,
+  MediaTypeObject,
+  OpenApiDocument,
+  OpenApiOptions,
+  OperationObject,
+  ParameterObject,
+  PathItemObject,
+  Reference,
+  RequestBodyObject,
+  ResponseObject,
+  SecuritySchemeObject,
+} from './openapi.types.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
@@ -113,11 +51,6 @@ export const DOCUMENTED_MAX_BATCH_EVENTS = 1000;
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 // ---------------------------------------------------------------------------------------------
-
-const ref = (kind: 'schemas' | 'responses' | 'parameters' | 'headers' | 'examples', name: string): Reference => ({
-  $ref: `#/components/${kind}/${name}`,
-});
-const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 
 /** Ids that end up in stream ids (`customer-<id>`, `complaint-<id>`): the event store's id characters. */
 const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,127}$';
@@ -649,8 +582,6 @@ const examples: Record<string, ExampleObject> = {
 // Schemas
 // ---------------------------------------------------------------------------------------------
 
-const position = (description: string): JsonSchema => ({ ...schemaRef('Position'), description });
-
 const cloudEventAttributes: JsonSchema = {
   type: 'object',
   description:
@@ -845,14 +776,6 @@ const schemas: Record<string, JsonSchema> = {
 // ---------------------------------------------------------------------------------------------
 // Responses, headers, parameters
 // ---------------------------------------------------------------------------------------------
-
-const correlationHeader = { 'X-Correlation-Id': ref('headers', 'X-Correlation-Id') };
-const json = (schema: JsonSchema, names: readonly string[] = []): Record<string, MediaTypeObject> => ({
-  'application/json': {
-    schema,
-    ...(names.length > 0 ? { examples: Object.fromEntries(names.map((name) => [name, ref('examples', name)])) } : {}),
-  },
-});
 
 const responses: Record<string, ResponseObject> = {
   Unauthorized: {
