@@ -30,4 +30,15 @@ export const eventStoreMigrations: Migration[] = [
         'Writing transaction, assigned under the append lock: readers only read below pg_snapshot_xmin.';
     `,
   },
+  {
+    // A customer's timeline (the journey replay) read straight from the log: every event that
+    // names a customer carries data.customerId. Built in the migration's transaction: on a large
+    // existing log, appends wait while it builds.
+    id: '0002_event_store_customer_index',
+    sql: `
+      CREATE INDEX cx_events_customer_position_idx ON cx_events ((data->>'customerId'), position);
+      COMMENT ON INDEX cx_events_customer_position_idx IS
+        'A customer''s events in log order (customer-timeline.ts): every event that names a customer has data.customerId.';
+    `,
+  },
 ];
