@@ -1,5 +1,6 @@
 import { AuthModule, OpenApiModule, observedPlatform } from '@cx/http';
 import { IngestModule } from '@cx/ingest';
+import { RelayModule, relayMigrations } from '@cx/kafka';
 import type { PlatformConfig } from '@cx/platform';
 import { ProjectionsModule, readModelSchema } from '@cx/projections';
 import { type DynamicModule, Module } from '@nestjs/common';
@@ -11,10 +12,11 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ...observedPlatform(config, readModelSchema),
+        ...observedPlatform(config, { ...readModelSchema, migrations: [...readModelSchema.migrations, ...relayMigrations] }),
         AuthModule.forRoot(),
         IngestModule.forRoot(),
         ProjectionsModule.forRoot({ run: true, serve: true }),
+        RelayModule.forRoot(config),
         OpenApiModule,
       ],
     };

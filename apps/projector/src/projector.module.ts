@@ -1,4 +1,5 @@
 import { observedPlatform } from '@cx/http';
+import { RelayModule, relayMigrations } from '@cx/kafka';
 import type { PlatformConfig } from '@cx/platform';
 import { ProjectionsModule, readModelSchema } from '@cx/projections';
 import { type DynamicModule, Module } from '@nestjs/common';
@@ -9,7 +10,7 @@ export class ProjectorModule {
   static forRoot(config: PlatformConfig): DynamicModule {
     return {
       module: ProjectorModule,
-      imports: [...observedPlatform(config, readModelSchema, { personalData: false }), ProjectionsModule.forRoot({ run: true, serve: false })],
+      imports: [...observedPlatform(config, { ...readModelSchema, migrations: [...readModelSchema.migrations, ...relayMigrations] }, { personalData: false }), ProjectionsModule.forRoot({ run: true, serve: false }), RelayModule.forRoot(config)],
     };
   }
 }

@@ -8,3 +8,6 @@ export {
   publicTypeOf,
   toKafkaMessage,
 } from './event-message.js';
+export { KafkaRelay, type KafkaRelayOptions, RelayCheckpointFencedError, type RelayState, type RelayStatus } from './relay.js';
+export { relayMigrations } from './relay.migrations.js';
+export { RelayModule } from './relay.module.js';

@@ -27,6 +27,10 @@ export type KafkaConfig = {
   ingestTopic: string;
   /** Invalid ingest messages land here with the reason (CX_KAFKA_DLQ_TOPIC, default cx.ingest.dlq). */
   deadLetterTopic: string;
+  /** Partitions of the events topic when the relay creates it (CX_KAFKA_PARTITIONS, default 6). */
+  partitions?: number;
+  /** Events the relay sends to the broker per request (CX_KAFKA_RELAY_BATCH_SIZE, default 2000). */
+  relayBatchSize?: number;
 };
 
 export class ConfigError extends Error {
@@ -97,6 +101,8 @@ function loadKafkaConfig(env: NodeJS.ProcessEnv): KafkaConfig | undefined {
     eventsTopic: topic('CX_KAFKA_EVENTS_TOPIC', 'cx.events'),
     ingestTopic: topic('CX_KAFKA_INGEST_TOPIC', 'cx.ingest'),
     deadLetterTopic: topic('CX_KAFKA_DLQ_TOPIC', 'cx.ingest.dlq'),
+    partitions: integer(env, 'CX_KAFKA_PARTITIONS', 6, 1, 1000),
+    relayBatchSize: integer(env, 'CX_KAFKA_RELAY_BATCH_SIZE', 2000, 1, 10_000),
   };
 }
 
