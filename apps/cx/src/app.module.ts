@@ -1,6 +1,6 @@
 import { AuthModule, OpenApiModule, observedPlatform } from '@cx/http';
 import { IngestModule } from '@cx/ingest';
-import { RelayModule, relayMigrations } from '@cx/kafka';
+import { KafkaIngestModule, RelayModule, relayMigrations } from '@cx/kafka';
 import type { PlatformConfig } from '@cx/platform';
 import { ProjectionsModule, readModelSchema } from '@cx/projections';
 import { type DynamicModule, Module } from '@nestjs/common';
@@ -17,6 +17,7 @@ export class AppModule {
         IngestModule.forRoot(),
         ProjectionsModule.forRoot({ run: true, serve: true }),
         RelayModule.forRoot(config),
+        KafkaIngestModule.forRoot(config),
         OpenApiModule,
       ],
     };

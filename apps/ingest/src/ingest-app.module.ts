@@ -1,5 +1,6 @@
 import { AuthModule, OpenApiModule, observedPlatform } from '@cx/http';
 import { IngestModule } from '@cx/ingest';
+import { KafkaIngestModule } from '@cx/kafka';
 import type { PlatformConfig } from '@cx/platform';
 import { readModelSchema } from '@cx/projections';
 import { type DynamicModule, Module } from '@nestjs/common';
@@ -10,7 +11,7 @@ export class IngestAppModule {
   static forRoot(config: PlatformConfig): DynamicModule {
     return {
       module: IngestAppModule,
-      imports: [...observedPlatform(config, readModelSchema), AuthModule.forRoot(), IngestModule.forRoot(), OpenApiModule],
+      imports: [...observedPlatform(config, readModelSchema), AuthModule.forRoot(), IngestModule.forRoot(), KafkaIngestModule.forRoot(config), OpenApiModule],
     };
   }
 }

@@ -11,3 +11,5 @@ export {
 export { KafkaRelay, type KafkaRelayOptions, RelayCheckpointFencedError, type RelayState, type RelayStatus } from './relay.js';
 export { relayMigrations } from './relay.migrations.js';
 export { RelayModule } from './relay.module.js';
+export { decodeIngestMessage, type DeadLetterReason, KafkaIngestConsumer, type KafkaIngestOptions, type KafkaIngestState } from './kafka-ingest.js';
+export { KafkaIngestModule } from './kafka-ingest.module.js';

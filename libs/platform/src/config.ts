@@ -16,6 +16,8 @@ export type PlatformConfig = {
   kafka?: KafkaConfig;
   /** EventStoreDB connection string, from EVENTSTOREDB_URL. Set: the event store is EventStoreDB. */
   eventStoreDbUrl?: string;
+  /** What the projector app folds (CX_PROJECTOR_SOURCE): the log (default), or the events topic in a consumer group (needs KAFKA_BROKERS). */
+  projectorSource?: 'log' | 'kafka';
 };
 
 export type KafkaConfig = {
@@ -27,6 +29,10 @@ export type KafkaConfig = {
   ingestTopic: string;
   /** Invalid ingest messages land here with the reason (CX_KAFKA_DLQ_TOPIC, default cx.ingest.dlq). */
   deadLetterTopic: string;
+  /** Consumer group of the ingest topic's consumers (CX_KAFKA_INGEST_GROUP, default cx-ingest). */
+  ingestGroupId?: string;
+  /** Consumer group of projectors folding the events topic (CX_KAFKA_PROJECTOR_GROUP, default cx-projector). */
+  projectorGroupId?: string;
   /** Partitions of the events topic when the relay creates it (CX_KAFKA_PARTITIONS, default 6). */
   partitions?: number;
   /** Events the relay sends to the broker per request (CX_KAFKA_RELAY_BATCH_SIZE, default 2000). */
@@ -71,12 +77,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     logLevel,
     projectionBatchSize: integer(env, 'CX_PROJECTION_BATCH_SIZE', 1000, 1, 10_000),
     kafka: loadKafkaConfig(env),
+    projectorSource: projectorSource(env),
     eventStoreDbUrl: env.EVENTSTOREDB_URL || undefined,
     momentKinds: (env.CX_MOMENT_KINDS ?? '')
       .split(',')
       .map((kind) => kind.trim())
       .filter((kind) => kind.length > 0),
   };
+}
+
+function projectorSource(env: NodeJS.ProcessEnv): 'log' | 'kafka' {
+  const source = env.CX_PROJECTOR_SOURCE?.trim() || 'log';
+  if (source !== 'log' && source !== 'kafka') throw new ConfigError('CX_PROJECTOR_SOURCE', `must be log or kafka, got ${JSON.stringify(source)}`);
+  if (source === 'kafka' && !env.KAFKA_BROKERS?.trim()) throw new ConfigError('CX_PROJECTOR_SOURCE', 'kafka needs KAFKA_BROKERS');
+  return source;
 }
 
 function loadKafkaConfig(env: NodeJS.ProcessEnv): KafkaConfig | undefined {
@@ -95,12 +109,19 @@ function loadKafkaConfig(env: NodeJS.ProcessEnv): KafkaConfig | undefined {
     }
     return value;
   };
+  const group = (name: string, fallback: string): string => {
+    const value = env[name]?.trim() || fallback;
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(value)) throw new ConfigError(name, `must be a consumer group id (letters, digits, '.', '_', '-'), got ${JSON.stringify(value)}`);
+    return value;
+  };
   return {
     brokers,
     clientId: env.CX_KAFKA_CLIENT_ID?.trim() || 'cx-platform',
     eventsTopic: topic('CX_KAFKA_EVENTS_TOPIC', 'cx.events'),
     ingestTopic: topic('CX_KAFKA_INGEST_TOPIC', 'cx.ingest'),
     deadLetterTopic: topic('CX_KAFKA_DLQ_TOPIC', 'cx.ingest.dlq'),
+    ingestGroupId: group('CX_KAFKA_INGEST_GROUP', 'cx-ingest'),
+    projectorGroupId: group('CX_KAFKA_PROJECTOR_GROUP', 'cx-projector'),
     partitions: integer(env, 'CX_KAFKA_PARTITIONS', 6, 1, 1000),
     relayBatchSize: integer(env, 'CX_KAFKA_RELAY_BATCH_SIZE', 2000, 1, 10_000),
   };
