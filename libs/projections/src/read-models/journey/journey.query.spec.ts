@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, parseInstant, parseJourneyQuery } from './journey.query.js';
+import { AS_OF_MESSAGE, decodeCursor, encodeCursor, parseAsOf, parseInstant, parseJourneyQuery } from './journey.query.js';
 
 describe('journey query parameters', () => {
   it('defaults to the whole journey from the start, 100 a page', () => {
@@ -33,5 +33,19 @@ describe('journey query parameters', () => {
     expect(parseJourneyQuery({ limit: '1000', cursor: encodeCursor(7n), from: '2025-03-01', to: '2025-04-01' })).toEqual({
       query: { limit: 1000, after: 7n, from: new Date('2025-03-01T00:00:00Z'), to: new Date('2025-04-01T00:00:00Z') },
     });
+  });
+
+  it('reads asOf as a log position when it is digits, else as an instant, and names it when it is neither', () => {
+    expect(parseAsOf('48214')).toEqual({ position: 48214n });
+    expect(parseAsOf('0')).toEqual({ position: 0n });
+    expect(parseAsOf('9223372036854775807')).toEqual({ position: 9223372036854775807n });
+    expect(parseAsOf('2025-03-14T10:22:05+01:00')).toEqual({ time: Date.parse('2025-03-14T09:22:05Z') });
+    expect(parseAsOf('2025-03-14')).toEqual({ time: Date.parse('2025-03-14T00:00:00Z') });
+    for (const bad of ['9223372036854775808', '-5', '12.5', '0x10', 'yesterday', '2025-03-14T10:22:05', '2025-02-30', ' 12']) {
+      expect(parseAsOf(bad)).toBeUndefined();
+    }
+    expect(parseJourneyQuery({ asOf: '120', limit: '5' })).toEqual({ query: { after: 0n, limit: 5, asOf: { position: 120n } } });
+    expect(parseJourneyQuery({ asOf: 'last tuesday' })).toEqual({ errors: [{ field: 'asOf', message: AS_OF_MESSAGE }] });
+    expect(parseJourneyQuery({ asOf: ['1', '2'] })).toEqual({ errors: [{ field: 'asOf', message: 'must be given once, as a plain value' }] });
   });
 });

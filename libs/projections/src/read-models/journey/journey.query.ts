@@ -1,3 +1,5 @@
+import type { AsOf } from '@cx/domain';
+
 export const JOURNEY_DEFAULT_LIMIT = 100;
 export const JOURNEY_MAX_LIMIT = 1000;
 
@@ -9,6 +11,8 @@ export type JourneyQuery = {
   to?: Date;
   after: bigint;
   limit: number;
+  /** Replay: the customer's events and state as of this point, folded from the log. */
+  asOf?: AsOf;
 };
 
 const CUSTOMER_ID = /^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,127}$/;
@@ -34,6 +38,19 @@ export function parseInstant(value: string): Date | undefined {
   if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59 || Number(oh) > 23 || Number(om) > 59) return undefined;
   const time = Date.parse(match[4] === undefined ? `${y}-${mo}-${d}T00:00:00Z` : value.toUpperCase());
   return Number.isNaN(time) ? undefined : new Date(time);
+}
+
+export const AS_OF_MESSAGE =
+  'must be a log position (digits, as the ingest API returns them) or an RFC 3339 date-time with a time zone (2025-03-14T10:22:05Z) or a date (2025-03-14, midnight UTC)';
+
+/** `asOf`: digits are a log position, anything else must be an instant; undefined when it is neither. */
+export function parseAsOf(value: string): AsOf | undefined {
+  if (POSITION.test(value)) {
+    const position = BigInt(value);
+    return position <= MAX_POSITION ? { position } : undefined;
+  }
+  const time = parseInstant(value);
+  return time ? { time: time.getTime() } : undefined;
 }
 
 /** The opaque cursor of a page that ends at `position`: the next page starts after it. */
@@ -88,6 +105,13 @@ export function parseJourneyQuery(raw: Record<string, unknown>): { query: Journe
     else after = decoded;
   }
 
+  let asOf: AsOf | undefined;
+  const rawAsOf = single('asOf');
+  if (rawAsOf !== undefined) {
+    asOf = parseAsOf(rawAsOf);
+    if (!asOf) errors.push({ field: 'asOf', message: AS_OF_MESSAGE });
+  }
+
   if (errors.length > 0) return { errors };
-  return { query: { ...(from ? { from } : {}), ...(to ? { to } : {}), after, limit } };
+  return { query: { ...(from ? { from } : {}), ...(to ? { to } : {}), after, limit, ...(asOf ? { asOf } : {}) } };
 }

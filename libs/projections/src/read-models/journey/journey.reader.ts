@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { encodeCursor, type JourneyQuery } from './journey.query.js';
 
 /** Personal fields of each stored type, sealed in the log; opened for the journey. */
-const personalFields: Partial<Record<DomainEventType, readonly string[]>> = {
+export const personalFields: Partial<Record<DomainEventType, readonly string[]>> = {
   'customer.registered.v1': ['name', 'email', 'phone'],
   'customer.updated.v1': ['name', 'email', 'phone'],
   'feedback.submitted.v1': ['comment'],
@@ -26,6 +26,11 @@ export type JourneyEvent = {
   erased: string[];
   correlationId: string | null;
 };
+
+/** The public CloudEvents type of a stored type (`cx.moment.recorded`); the stored type when it has none. */
+export function publicType(storedType: string): string {
+  return (eventTypes as Record<string, { cloudEventType: string } | undefined>)[storedType]?.cloudEventType ?? storedType;
+}
 
 export type JourneyPage = { customerId: string; events: JourneyEvent[]; nextCursor: string | null };
 
@@ -74,7 +79,7 @@ export class JourneyReader {
     );
     const events = page.map((row, i): JourneyEvent => ({
       position: row.position,
-      type: (eventTypes as Record<string, { cloudEventType: string } | undefined>)[row.type]?.cloudEventType ?? row.type,
+      type: publicType(row.type),
       storedType: row.type,
       time: row.occurred_at.toISOString(),
       recordedAt: row.recorded_at.toISOString(),
