@@ -1,4 +1,6 @@
 import type { Command } from './cli-io.js';
 
 /** Every `cx` command. A command module exports one Command; add it here. */
-export const commands: ReadonlyArray<() => Promise<Command>> = [];
+export const commands: ReadonlyArray<() => Promise<Command>> = [
+  () => import('./journey.command.js').then((m) => m.journeyCommand),
+];
