@@ -6,3 +6,5 @@ export { eventStoreMigrations } from './postgres/event-store.migrations.js';
 export { CUSTOMER_TIMELINE_MAX_LIMIT, type CustomerTimelineOptions, customerInLog, logReachedAt, readCustomerTimeline } from './postgres/customer-timeline.js';
 export { PostgresEventStore, type PostgresEventStoreOptions, streamLockKey } from './postgres/postgres-event-store.js';
 export { nameBasedUuid, storedEventId } from './name-based-uuid.js';
+export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions, openEventStoreDb } from './eventstoredb/eventstoredb-event-store.js';
+export { EventStoreUnavailableError } from './eventstoredb/esdb-errors.js';

@@ -1,4 +1,4 @@
-import { type EventStore, PostgresEventStore } from '@cx/event-store';
+import { type EventStore, openEventStoreDb, PostgresEventStore } from '@cx/event-store';
 import {
   type DynamicModule,
   Global,
@@ -78,11 +78,14 @@ export class PlatformModule {
           provide: EVENT_STORE,
           inject: [DATABASE],
           useFactory: (database: Database) => {
-            const store = new PostgresEventStore({
-              pool: database.pool,
-              notifications: database.kind === 'postgres' ? 'listen' : 'local',
-              adapterName: database.kind === 'postgres' ? 'postgres' : 'postgres (embedded PGlite)',
-            });
+            // EVENTSTOREDB_URL set: the log lives in EventStoreDB; the database keeps the read models, keys and checkpoints.
+            const store = config.eventStoreDbUrl
+              ? openEventStoreDb(config.eventStoreDbUrl)
+              : new PostgresEventStore({
+                  pool: database.pool,
+                  notifications: database.kind === 'postgres' ? 'listen' : 'local',
+                  adapterName: database.kind === 'postgres' ? 'postgres' : 'postgres (embedded PGlite)',
+                });
             return options.decorateEventStore?.(store) ?? store;
           },
         },
