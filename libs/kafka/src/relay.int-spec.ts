@@ -78,7 +78,7 @@ describeWithKafka(`the Kafka relay on ${testBackend}`, () => {
     const byId = new Map(messages.map((m) => [m.headers.ce_id, m]));
     for (const event of events) {
       const message = byId.get(event.id)!;
-      const origin = (event.metadata as { cloudEvent: { id: string; source: string; time?: string } }).cloudEvent;
+      const origin = event.metadata.cloudEvent as { id: string; source: string; time?: string };
       const customerId = (event.data as { customerId: string }).customerId;
       expect(message.key).toBe(customerId);
       expect(JSON.parse(message.value)).toEqual(event.data);
