@@ -1,5 +1,15 @@
-export type { Projection, ProjectionState, ProjectionStatus } from './projection.js';
-export { CheckpointFencedError, ProjectionRunner, type ProjectionRunnerOptions, type RunnerLogger, UnknownProjectionError } from './projection-runner.js';
+export type { BulkFold, Projection, ProjectionState, ProjectionStatus, RebuildOutcome, RebuildPhase, RebuildProgress } from './projection.js';
+export {
+  CheckpointFencedError,
+  NotFailedError,
+  ProjectionRunner,
+  type ProjectionRunnerOptions,
+  type RunnerLogger,
+  UnknownProjectionError,
+} from './projection-runner.js';
+export { defaultRebuildOptions, type RebuildOptions } from './rebuild.js';
+export { RebuildConflictError } from './rebuild-requests.js';
+export { rebuildSchemaOf } from './rebuild-schema.js';
 export { projectionMigrations } from './projections.migrations.js';
 export { ProjectionsController } from './projections.controller.js';
 export { ProjectionsModule, type ProjectionsModuleOptions, readModelSchema } from './projections.module.js';

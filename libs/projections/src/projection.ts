@@ -19,9 +19,29 @@ export type Projection = {
   /** TypeORM entities over its tables, for the query side. */
   readonly entities: readonly (new () => object)[];
   apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
+  /**
+   * Optional fast path of a rebuild: a fold that keeps its state in memory across the batches of
+   * the rebuild and writes each row about once. See BulkFold; without it a rebuild calls `apply`.
+   */
+  bulk?(): BulkFold;
 };
 
-export type ProjectionStatus = 'starting' | 'running' | 'standby' | 'failed' | 'stopped';
+/**
+ * A rebuild's fold into fresh tables that have no indexes or keys yet (the rebuild adds them after
+ * `finish`). It must end with exactly the rows `apply` gives batch by batch. It may write rows it
+ * will not change again as it goes (plain INSERTs: nothing can conflict, and nothing may be read
+ * back from its tables, which have no indexes yet) and writes the rest in `finish`. After
+ * `finish`, the rebuild goes on with `apply` on the same tables.
+ */
+export type BulkFold = {
+  add(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
+  finish(manager: EntityManager): Promise<void>;
+  /** Entries held in memory (customers, moments, ...): the rebuild calls `finish` early when it grows too large. */
+  readonly held: number;
+};
+
+/** `rebuilding`: its version changed; the tables of the old version serve readers until the rebuild switches. */
+export type ProjectionStatus = 'starting' | 'running' | 'standby' | 'failed' | 'stopped' | 'rebuilding';
 
 export type ProjectionState = {
   name: string;
@@ -32,4 +52,38 @@ export type ProjectionState = {
   lagSeconds: number;
   updatedAt: string | null;
   error?: { message: string; position: string };
+  /** The rebuild requested or running, if any. */
+  rebuild?: RebuildProgress;
+  /** The outcome of the last rebuild that ended. */
+  lastRebuild?: RebuildOutcome;
+};
+
+export type RebuildPhase = 'waiting' | 'building' | 'indexing' | 'catching-up' | 'switching';
+
+export type RebuildProgress = {
+  id: string;
+  status: 'requested' | 'running';
+  phase: RebuildPhase;
+  version: number;
+  /** The log position it builds up to before catching up with the live checkpoint; null until it starts. */
+  targetPosition: string | null;
+  /** The log position its tables have reached. */
+  position: string;
+  /** Log positions covered per second (about events per second). */
+  eventsPerSecond: number | null;
+  etaSeconds: number | null;
+  requestedAt: string;
+  startedAt: string | null;
+};
+
+export type RebuildOutcome = {
+  id: string;
+  status: 'done' | 'failed';
+  version: number;
+  position: string;
+  startedAt: string | null;
+  finishedAt: string;
+  seconds: number | null;
+  eventsPerSecond: number | null;
+  error?: string;
 };
