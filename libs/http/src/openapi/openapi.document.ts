@@ -10,9 +10,12 @@ import {
 } from '@cx/domain';
 import { API_SCOPES } from '../auth/api-keys.config.js';
 import { JSON_TYPES, MAX_BODY_BYTES } from '../http-setup.js';
+import { queryPart } from './openapi.query.js';
 import {
   correlationHeader,
+  type DocumentPart,
   type ExampleObject,
+  forbidden,
   type HeaderObject,
   json,
   type JsonSchema,
@@ -559,11 +562,23 @@ const examples: Record<string, ExampleObject> = {
   },
   'unsupported-media-type': { summary: 'Another media type', value: rejected('content-type', contentTypeMessage) },
   healthy: {
-    summary: 'Up',
+    summary: 'Up, the projections caught up',
     value: {
       status: 'ok',
       database: 'embedded',
-      store: { status: 'up', adapter: 'postgres (embedded PGlite)', headPosition: '48216' },
+      store: { status: 'up', adapter: 'postgres (embedded PGlite)', headPosition: '48242' },
+      projections: {
+        status: 'up',
+        list: [
+          { name: 'changes', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'complaints', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'customer360', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'customerValue', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'journey', version: 2, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'retentionEpisodes', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'satisfaction', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+        ],
+      },
       uptimeSeconds: 8130,
     },
   },
@@ -573,6 +588,7 @@ const examples: Record<string, ExampleObject> = {
       status: 'unavailable',
       database: 'postgres',
       store: { status: 'down', adapter: 'postgres', error: 'connect ECONNREFUSED 10.0.4.12:5432' },
+      projections: { status: 'down', error: 'connect ECONNREFUSED 10.0.4.12:5432' },
       uptimeSeconds: 8131,
     },
   },
@@ -636,7 +652,7 @@ const fieldError: JsonSchema = {
   properties: {
     field: {
       type: 'string',
-      description: 'The bad field: a CloudEvents attribute (`subject`, `time`), a data field (`data.nps`), `data`, `body`, `content-type`, `atomic` or `authorization`.',
+      description: 'The bad field: a CloudEvents attribute (`subject`, `time`), a data field (`data.nps`), `data`, `body`, `content-type`, `atomic`, `authorization`; a query parameter (`limit`, `minPosition`), a path parameter (`id`) or a body field of the query and ops API.',
       examples: ['data.nps'],
     },
     message: { type: 'string', examples: ['must not be greater than 10'] },
@@ -747,11 +763,22 @@ const schemas: Record<string, JsonSchema> = {
       results: { type: 'array', description: 'One per event sent, in input order.', items: schemaRef('BatchItemResult') },
     },
   },
+  HealthCheck: {
+    type: 'object',
+    description: 'What a module reports (the Kafka relay, later ones): `degraded` keeps 200, `down` makes it 503.',
+    required: ['status'],
+    properties: { status: { type: 'string', enum: ['up', 'degraded', 'down'] }, error: { type: 'string', description: 'Why the check failed, when it threw.' } },
+    additionalProperties: true,
+  },
   Health: {
     type: 'object',
     required: ['status', 'database', 'store', 'uptimeSeconds'],
     properties: {
-      status: { type: 'string', enum: ['ok', 'unavailable'] },
+      status: {
+        type: 'string',
+        enum: ['ok', 'degraded', 'unavailable'],
+        description: '`unavailable` (503): the event store or a check is down; `degraded` (200): the app serves, but a check needs someone to look (a failed projection).',
+      },
       database: { type: 'string', enum: ['embedded', 'postgres'], description: 'embedded: the built-in PGlite database; postgres: a PostgreSQL server (DATABASE_URL).' },
       store: {
         type: 'object',
@@ -763,8 +790,34 @@ const schemas: Record<string, JsonSchema> = {
           error: { type: 'string', description: 'Why the store did not answer, when down.' },
         },
       },
+      projections: {
+        type: 'object',
+        description: 'In the apps that serve or fold the read models: `degraded` when a projection failed; `down` with `error` when their checkpoints cannot be read.',
+        required: ['status'],
+        properties: {
+          status: { type: 'string', enum: ['up', 'degraded', 'down'] },
+          list: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'version', 'position', 'status', 'lagEvents', 'lagSeconds'],
+              properties: {
+                name: { type: 'string' },
+                version: { type: 'integer', minimum: 1 },
+                position: position('Its checkpoint.'),
+                status: { type: 'string', enum: ['starting', 'running', 'standby', 'failed', 'stopped'] },
+                lagEvents: { type: 'integer', minimum: 0 },
+                lagSeconds: { type: 'number', minimum: 0 },
+                error: { type: 'object', required: ['message', 'position'], properties: { message: { type: 'string' }, position: position('The event it failed on.') } },
+              },
+            },
+          },
+          error: { type: 'string', description: 'Why the check failed, when it threw.' },
+        },
+      },
       uptimeSeconds: { type: 'integer', minimum: 0 },
     },
+    additionalProperties: schemaRef('HealthCheck'),
   },
   InternalError: {
     type: 'object',
@@ -790,18 +843,7 @@ const responses: Record<string, ResponseObject> = {
     },
     content: json(schemaRef('Rejection'), ['no-key', 'bad-key']),
   },
-  Forbidden: {
-    description: 'A valid key without a scope the route needs.',
-    headers: {
-      ...correlationHeader,
-      'WWW-Authenticate': {
-        description: 'Names the scopes the route needs: `Bearer realm="cx", error="insufficient_scope", scope="ingest"`.',
-        required: true,
-        schema: { type: 'string' },
-      },
-    },
-    content: json(schemaRef('Rejection'), ['missing-scope']),
-  },
+  ForbiddenIngest: forbidden('ingest', 'missing-scope'),
   PayloadTooLarge: {
     description: `The body is over ${MAX_BODY_BYTES} bytes (1 MiB), or a batch has more than ${DOCUMENTED_MAX_BATCH_EVENTS} events. Nothing was stored.`,
     headers: correlationHeader,
@@ -924,7 +966,7 @@ const ingestOperation: OperationObject = {
       ]),
     },
     '401': ref('responses', 'Unauthorized'),
-    '403': ref('responses', 'Forbidden'),
+    '403': ref('responses', 'ForbiddenIngest'),
     '409': {
       description:
         'A complaint event out of order (resolved before routed, anything after closed, filed twice with another id…): rejected with the complaint\'s current state. For an atomic batch, the batch outcome (the item carries `current`).',
@@ -940,11 +982,11 @@ const ingestOperation: OperationObject = {
 const healthOperation: OperationObject = {
   operationId: 'health',
   summary: 'Whether the platform can serve',
-  description: 'Public. 200 while the event store answers, 503 otherwise, with what was checked. Positions are strings (64-bit).',
+  description: 'Public. 200 while the event store answers and no module check is down, 503 otherwise, with what was checked: the store, and what the modules report (the projections\' progress in the apps that have them). A failed projection makes it `degraded`, still 200. Positions are strings (64-bit).',
   tags: ['operations'],
   responses: {
     '200': { description: 'Up.', headers: correlationHeader, content: json(schemaRef('Health'), ['healthy']) },
-    '503': { description: 'The event store does not answer.', headers: correlationHeader, content: json(schemaRef('Health'), ['unhealthy']) },
+    '503': { description: 'The event store does not answer, or a module check is down.', headers: correlationHeader, content: json(schemaRef('Health'), ['unhealthy']) },
   },
 };
 
@@ -968,7 +1010,83 @@ const docsOperation: OperationObject = {
   },
 };
 
+const initializerOperation: OperationObject = {
+  operationId: 'apiDocsInitializer',
+  summary: 'The script that starts Swagger UI on the page',
+  description: `Public. Points Swagger UI at ${OPENAPI_PATH}; a file of its own so a Content-Security-Policy without 'unsafe-inline' does not break the page.`,
+  tags: ['documentation'],
+  responses: {
+    '200': { description: 'The script.', headers: correlationHeader, content: { 'text/javascript': { schema: { type: 'string' } } } },
+  },
+};
+
+const assetOperation: OperationObject = {
+  operationId: 'apiDocsAsset',
+  summary: 'A file of Swagger UI',
+  description: 'Public. Only the listed files of the swagger-ui-dist package, with `Cache-Control: public, max-age=86400` and an ETag; any other name is 404.',
+  tags: ['documentation'],
+  parameters: [
+    {
+      name: 'file',
+      in: 'path',
+      required: true,
+      description: 'The file.',
+      schema: { type: 'string', enum: ['swagger-ui.css', 'index.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png'] },
+    },
+  ],
+  responses: {
+    '200': {
+      description: 'The file, with its media type.',
+      headers: correlationHeader,
+      content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'image/png': { schema: { type: 'string' } } },
+    },
+    '404': { description: 'Not one of the listed files.', headers: correlationHeader },
+  },
+};
+
 const scopeList = API_SCOPES.map((scope) => `\`${scope}\``).join(', ');
+
+/** The ingest API, health and this documentation: the part written first. */
+const basePart: DocumentPart = {
+  tags: [
+    { name: 'ingest', description: 'Events from channel systems (scope `ingest`).' },
+    { name: 'operations', description: 'Health, the projections\' progress, metrics.' },
+    { name: 'documentation', description: 'This document and its page.' },
+  ],
+  paths: {
+    '/v1/events': { post: ingestOperation },
+    '/health': { get: healthOperation },
+    [OPENAPI_PATH]: { get: openApiOperation },
+    [DOCS_PATH]: { get: docsOperation },
+    [`${DOCS_PATH}/assets/swagger-initializer.js`]: { get: initializerOperation },
+    [`${DOCS_PATH}/assets/{file}`]: { get: assetOperation },
+  },
+  components: { schemas, responses, parameters, headers, examples },
+};
+
+/** Joins the parts; a name two parts both define would silently lose one, so it throws. */
+function joined<T>(what: string, ...records: ReadonlyArray<Record<string, T>>): Record<string, T> {
+  const result: Record<string, T> = {};
+  for (const record of records) {
+    for (const [name, value] of Object.entries(record)) {
+      if (Object.hasOwn(result, name)) throw new Error(`the OpenAPI document defines ${what} ${name} twice`);
+      result[name] = value;
+    }
+  }
+  return result;
+}
+
+const parts = [basePart, queryPart];
+const components = {
+  schemas: joined('the schema', ...parts.map((part) => part.components.schemas)),
+  responses: joined('the response', ...parts.map((part) => part.components.responses)),
+  parameters: joined('the parameter', ...parts.map((part) => part.components.parameters)),
+  headers: joined('the header', ...parts.map((part) => part.components.headers)),
+  examples: joined('the example', ...parts.map((part) => part.components.examples)),
+};
+const paths = joined('the path', ...parts.map((part) => part.paths));
+const tagOrder = ['ingest', 'customers', 'analytics', 'changes', 'retention', 'operations', 'documentation'];
+const documentTags = parts.flatMap((part) => part.tags).sort((a, b) => tagOrder.indexOf(a.name) - tagOrder.indexOf(b.name));
 
 /** The OpenAPI 3.1 description of the platform's HTTP API. */
 export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
@@ -979,33 +1097,22 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
       version: '0.1.0',
       summary: 'Event-sourced customer experience: moments of truth, survey answers, complaints and customers.',
       description: [
-        'Channel systems send what happens to customers as CloudEvents; the platform stores every event and builds its views from them.',
+        'Channel systems send what happens to customers as CloudEvents; the platform stores every event and builds its views from them: the 360-degree view and journey of each customer, satisfaction at every touchpoint, the complaint funnel, the impact of changes, ABC tiers and risk alerts.',
         '',
         `Authentication: an API key as \`Authorization: Bearer <key>\` or \`X-API-Key: <key>\`. Keys have scopes (${scopeList}); a route lists the scopes it needs. No key: 401; a key without the scope: 403.`,
         '',
         'Every response carries `X-Correlation-Id`. Log positions are 64-bit integers sent as strings of digits.',
         '',
-        'Errors: `{ "status": "rejected", "errors": [ { "field", "message" } ] }`.',
+        'Read-your-writes: the queries take the `position` an ingest call returned as `minPosition` (or `X-Cx-Min-Position`) and wait, up to 5 s, until the read models they read have reached it; otherwise 503 with `Retry-After`.',
+        '',
+        'Errors: `{ "status": "rejected", "errors": [ { "field", "message" } ] }` (400, 401, 403, 409, 413, 415); `"not_found"` (404) and `"unavailable"` (503) have the same shape.',
       ].join('\n'),
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl.replace(/\/+$/, '') }] } : {}),
-    tags: [
-      { name: 'ingest', description: 'Events from channel systems.' },
-      { name: 'operations', description: 'Health.' },
-      { name: 'documentation', description: 'This document and its page.' },
-    ],
-    paths: {
-      '/v1/events': { post: ingestOperation },
-      '/health': { get: healthOperation },
-      [OPENAPI_PATH]: { get: openApiOperation },
-      [DOCS_PATH]: { get: docsOperation },
-    },
+    tags: documentTags,
+    paths,
     components: {
-      schemas,
-      responses,
-      parameters,
-      headers,
-      examples,
+      ...components,
       securitySchemes: {
         bearer: {
           type: 'http',

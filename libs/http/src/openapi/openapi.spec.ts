@@ -1,6 +1,24 @@
 import 'reflect-metadata';
 import { builtInMomentKinds, channels, type IngestEventType, ingestEventTypes, outcomes, severities, tiers } from '@cx/domain';
 import { ConsoleLogger, type INestApplication } from '@nestjs/common';
+import { loadConfig } from '@cx/platform';
+import { MIN_POSITION_WAIT_MS, ReadsProjections } from '@cx/projections';
+import { type DynamicModule, type ForwardReference, RequestMethod, type Type } from '@nestjs/common';
+import { METHOD_METADATA, MODULE_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { AppModule } from '../../../../apps/cx/src/app.module.js';
+import { IngestAppModule } from '../../../../apps/ingest/src/ingest-app.module.js';
+import { ProjectorModule } from '../../../../apps/projector/src/projector.module.js';
+import { QueryAppModule } from '../../../../apps/query/src/query-app.module.js';
+import { CUSTOMERS_DEFAULT_LIMIT, CUSTOMERS_MAX_LIMIT } from '../../../projections/src/read-models/customer-360/customer-360.query.js';
+import { complaintStages } from '../../../projections/src/read-models/customer-360/customer-360.fold.js';
+import { funnelGroups, funnelStages } from '../../../projections/src/read-models/complaints/complaint-funnel.query.js';
+import { JOURNEY_DEFAULT_LIMIT, JOURNEY_MAX_LIMIT } from '../../../projections/src/read-models/journey/journey.query.js';
+import { DEFAULT_IMPACT_WINDOW_DAYS, MAX_IMPACT_WINDOW_DAYS } from '../../../projections/src/read-models/satisfaction/change-impact.query.js';
+import { RecordChangeDto } from '../../../projections/src/read-models/satisfaction/changes.controller.js';
+import { DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS } from '../../../projections/src/read-models/satisfaction/query-params.js';
+import { groupFields, intervals } from '../../../projections/src/read-models/satisfaction/satisfaction.query.js';
+import { EPISODES_DEFAULT_LIMIT, EPISODES_MAX_LIMIT } from '../../../projections/src/retention/retention.query.js';
+import { RequireScopes } from '../auth/api-key.guard.js';
 import { Test } from '@nestjs/testing';
 import { getMetadataStorage } from 'class-validator';
 import { readFileSync } from 'node:fs';
@@ -10,42 +28,35 @@ import { MAX_BATCH_EVENTS } from '../../../ingest/src/ingest.controller.js';
 import { parseApiKeys } from '../auth/api-keys.config.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { MAX_BODY_BYTES } from '../http-setup.js';
+import { bodyExamplesOf, operationsOf, schemaChecker } from './openapi.check.testing.js';
 import { OpenApiModule } from './openapi.controller.js';
+import {
+  funnelGroupFields,
+  funnelStageNames,
+  queryLimits,
+  satisfactionGroupFields,
+  satisfactionIntervals,
+} from './openapi.query.js';
 import {
   dataSchemaNames,
   DOCUMENTED_MAX_BATCH_EVENTS,
   exampleEvents,
   type JsonSchema,
-  type MediaTypeObject,
   openApiDocument,
   type OpenApiDocument,
-  type OperationObject,
+  type HeaderObject,
+  type ParameterObject,
   type ResponseObject,
 } from './openapi.document.js';
 
 const document = openApiDocument();
 const ingestTypes = Object.keys(ingestEventTypes) as IngestEventType[];
 
-/** Follows a local JSON pointer (`#/components/schemas/X`); undefined when it leads nowhere. */
-function resolvePointer(pointer: string): unknown {
-  if (!pointer.startsWith('#/')) return undefined;
-  let node: unknown = document;
-  for (const raw of pointer.slice(2).split('/')) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node;
-}
-
-function deref<T>(value: T | { $ref: string }): T {
-  if (typeof value === 'object' && value !== null && '$ref' in value && typeof value.$ref === 'string') {
-    const target = resolvePointer(value.$ref);
-    if (target === undefined) throw new Error(`unresolved ${value.$ref}`);
-    return deref(target as T | { $ref: string });
-  }
-  return value as T;
-}
+const checker = schemaChecker(document);
+const resolvePointer = checker.resolve;
+const deref = checker.deref;
+const schemaErrors = (schema: JsonSchema, value: unknown): string[] => checker.errors(schema, value);
+const operations = operationsOf;
 
 /** Every `$ref` and discriminator mapping target in the document, with where it is. */
 function references(node: unknown, path = '#'): Array<{ at: string; ref: string }> {
@@ -63,90 +74,12 @@ function references(node: unknown, path = '#'): Array<{ at: string; ref: string 
   return found;
 }
 
-/**
- * A JSON Schema check of the subset the document uses, enough to prove its examples conform.
- * Returns the problems found, empty when the value is valid.
- */
-function schemaErrors(schema: JsonSchema, value: unknown, path = '$'): string[] {
-  const errors: string[] = [];
-  if (schema.$ref) errors.push(...schemaErrors(deref<JsonSchema>({ $ref: schema.$ref }), value, path));
-  if (schema.type !== undefined) {
-    const types = typeof schema.type === 'string' ? [schema.type] : schema.type;
-    const is = (type: string): boolean =>
-      type === 'integer' ? Number.isInteger(value)
-      : type === 'number' ? typeof value === 'number' && Number.isFinite(value)
-      : type === 'array' ? Array.isArray(value)
-      : type === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
-      : type === 'null' ? value === null
-      : typeof value === type;
-    if (!types.some(is)) return [...errors, `${path}: not ${types.join(' or ')}`];
-  }
-  if (schema.const !== undefined && value !== schema.const) errors.push(`${path}: not ${JSON.stringify(schema.const)}`);
-  if (schema.enum && !schema.enum.includes(value as string)) errors.push(`${path}: ${JSON.stringify(value)} not in the enum`);
-  if (typeof value === 'string') {
-    const length = [...value].length;
-    if (schema.minLength !== undefined && length < schema.minLength) errors.push(`${path}: shorter than ${schema.minLength}`);
-    if (schema.maxLength !== undefined && length > schema.maxLength) errors.push(`${path}: longer than ${schema.maxLength}`);
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) errors.push(`${path}: does not match ${schema.pattern}`);
-    if (schema.format === 'date-time' && Number.isNaN(Date.parse(value))) errors.push(`${path}: not a date-time`);
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${path}: below ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${path}: above ${schema.maximum}`);
-  }
-  if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) errors.push(`${path}: more than ${schema.maxItems} items`);
-    if (schema.items) value.forEach((item, i) => errors.push(...schemaErrors(schema.items!, item, `${path}[${i}]`)));
-  }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const object = value as Record<string, unknown>;
-    for (const name of schema.required ?? []) if (!Object.hasOwn(object, name)) errors.push(`${path}: ${name} is required`);
-    for (const [name, needs] of Object.entries(schema.dependentRequired ?? {})) {
-      if (Object.hasOwn(object, name)) for (const other of needs) if (!Object.hasOwn(object, other)) errors.push(`${path}: ${name} needs ${other}`);
-    }
-    for (const [name, property] of Object.entries(object)) {
-      if (schema.propertyNames) errors.push(...schemaErrors(schema.propertyNames, name, `${path} key ${name}`));
-      const known = schema.properties?.[name];
-      if (known) errors.push(...schemaErrors(known, property, `${path}.${name}`));
-      else if (schema.additionalProperties === false) errors.push(`${path}: ${name} is not allowed`);
-      else if (typeof schema.additionalProperties === 'object') errors.push(...schemaErrors(schema.additionalProperties, property, `${path}.${name}`));
-    }
-  }
-  for (const part of schema.allOf ?? []) errors.push(...schemaErrors(part, value, path));
-  if (schema.anyOf && !schema.anyOf.some((part) => schemaErrors(part, value, path).length === 0)) errors.push(`${path}: matches none of anyOf`);
-  if (schema.oneOf) {
-    const matching = schema.oneOf.filter((part) => schemaErrors(part, value, path).length === 0).length;
-    if (matching !== 1) errors.push(`${path}: matches ${matching} of oneOf, not exactly 1`);
-  }
-  return errors;
-}
-
-const operations = (doc: OpenApiDocument): Array<[string, OperationObject]> =>
-  Object.entries(doc.paths).flatMap(([path, item]) =>
-    Object.entries(item).map(([method, operation]) => [`${method.toUpperCase()} ${path}`, operation as OperationObject] as [string, OperationObject]),
-  );
-
 /** Every example of a request or response body, with the schema it must satisfy. */
-function bodyExamples(): Array<{ where: string; schema: JsonSchema; value: unknown }> {
-  const found: Array<{ where: string; schema: JsonSchema; value: unknown }> = [];
-  const collect = (where: string, content: Record<string, MediaTypeObject> | undefined) => {
-    for (const [mediaType, media] of Object.entries(content ?? {})) {
-      for (const [name, example] of Object.entries(media.examples ?? {})) {
-        found.push({ where: `${where} ${mediaType} ${name}`, schema: media.schema, value: deref(example).value });
-      }
-    }
-  };
-  for (const [name, operation] of operations(document)) {
-    collect(`${name} request`, operation.requestBody?.content);
-    for (const [status, response] of Object.entries(operation.responses)) collect(`${name} ${status}`, deref<ResponseObject>(response).content);
-  }
-  return found;
-}
+const bodyExamples = () => bodyExamplesOf(document, checker);
 
 const dataSchema = (type: IngestEventType): JsonSchema => document.components.schemas[dataSchemaNames[type]];
 
-type Rule = { property: string; name: string; optional: boolean; constraints: unknown[] };
+type Rule = { property: string; name: string; optional: boolean; each: boolean; constraints: unknown[] };
 
 /** The class-validator rules of a DTO class, its parents' included. */
 function rulesOf(target: new () => object): Rule[] {
@@ -157,6 +90,8 @@ function rulesOf(target: new () => object): Rule[] {
       name: metadata.name ?? metadata.type,
       // @IsOptional, or the DTOs' Optional(): a ValidateIf that skips only absent fields.
       optional: metadata.name === 'isOptional' || metadata.type === 'conditionalValidation',
+      // `{ each: true }`: the rule applies to every item of an array.
+      each: metadata.each === true,
       constraints: metadata.constraints ?? [],
     }));
 }
@@ -192,15 +127,199 @@ function facetsOf(rule: Rule): Partial<JsonSchema> {
       return { minLength: first as number };
     case 'maxLength':
       return { maxLength: first as number };
+    case 'isArray':
+      return { type: 'array' };
+    case 'arrayNotEmpty':
+      return { minItems: 1 };
+    case 'arrayMaxSize':
+      return { maxItems: first as number };
+    case 'arrayUnique':
+      return { uniqueItems: true };
+    case 'isRFC3339':
+      return { type: 'string', format: 'date-time' };
     default:
       throw new Error(`openapi.spec.ts does not know the class-validator rule ${rule.name} (on ${rule.property}): map it in facetsOf`);
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The routes the apps register, read from Nest's metadata of their controllers: the document
+// must have exactly these, each with the scopes the key guard asks for.
+// ---------------------------------------------------------------------------------------------
+
+/** The metadata key a decorator writes, found by applying it to a probe (the keys are private to their modules). */
+function metadataKeyOf(decorator: ClassDecorator): string {
+  class Probe {}
+  decorator(Probe);
+  const [key] = Reflect.getMetadataKeys(Probe) as string[];
+  return key;
+}
+const SCOPES_KEY = metadataKeyOf(RequireScopes('read'));
+const READS_KEY = metadataKeyOf(ReadsProjections('probe'));
+
+type ModuleEntry = Type | DynamicModule | Promise<DynamicModule> | ForwardReference;
+
+/** Every controller class of a module tree: the modules' own (static metadata and dynamic) and their imports'. */
+function controllersOf(entry: ModuleEntry, seen = new Set<unknown>()): Array<Type> {
+  if (seen.has(entry) || entry instanceof Promise) return [];
+  seen.add(entry);
+  if ('forwardRef' in entry) return controllersOf(entry.forwardRef() as ModuleEntry, seen);
+  const dynamic = 'module' in entry ? entry : undefined;
+  const moduleClass = dynamic ? dynamic.module : (entry as Type);
+  const own = [...((Reflect.getMetadata(MODULE_METADATA.CONTROLLERS, moduleClass) as Type[] | undefined) ?? []), ...((dynamic?.controllers as Type[] | undefined) ?? [])];
+  const imports = [...((Reflect.getMetadata(MODULE_METADATA.IMPORTS, moduleClass) as ModuleEntry[] | undefined) ?? []), ...((dynamic?.imports as ModuleEntry[] | undefined) ?? [])];
+  return [...own, ...imports.flatMap((child) => controllersOf(child, seen))];
+}
+
+type AppRoute = { name: string; app: string; controller: string; scopes: string[]; reads: string[] | undefined };
+
+const segments = (path: string | string[] | undefined): string[] =>
+  (Array.isArray(path) ? path : [path ?? '']).flatMap((p) => p.split('/')).filter((part) => part !== '');
+
+/** `GET /v1/customers/{id}` for each handler of a controller (its parents' included), with the scopes of class and handler. */
+function routesOf(app: string, controller: Type): AppRoute[] {
+  const base = segments(Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined);
+  const classScopes = (Reflect.getMetadata(SCOPES_KEY, controller) as string[] | undefined) ?? [];
+  const classReads = Reflect.getMetadata(READS_KEY, controller) as string[] | undefined;
+  const found: AppRoute[] = [];
+  const names = new Set<string>();
+  for (let proto = controller.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const key of Object.getOwnPropertyNames(proto)) if (key !== 'constructor') names.add(key);
+  }
+  for (const key of names) {
+    const handler = controller.prototype[key] as unknown;
+    if (typeof handler !== 'function') continue;
+    const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+    if (method === undefined) continue;
+    const path = [...base, ...segments(Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined)]
+      .map((part) => part.replace(/^:(.+)$/, '{$1}'))
+      .join('/');
+    const scopes = [...new Set([...classScopes, ...((Reflect.getMetadata(SCOPES_KEY, handler) as string[] | undefined) ?? [])])];
+    const reads = (Reflect.getMetadata(READS_KEY, handler) as string[] | undefined) ?? classReads;
+    found.push({ name: `${RequestMethod[method]} /${path}`, app, controller: controller.name, scopes, reads });
+  }
+  return found;
+}
+
+const config = loadConfig({});
+const apps = {
+  cx: AppModule.forRoot(config),
+  ingest: IngestAppModule.forRoot(config),
+  query: QueryAppModule.forRoot(config),
+  projector: ProjectorModule.forRoot(config),
+};
+const routesByApp = Object.entries(apps).map(([app, root]) => ({ app, routes: [...new Set(controllersOf(root))].flatMap((controller) => routesOf(app, controller)) }));
+/** Each route once (the apps share controllers). */
+const appRoutes: AppRoute[] = [...new Map(routesByApp.flatMap(({ routes }) => routes).map((route) => [route.name, route])).values()];
+
+describe('the routes of the apps', () => {
+  it('are found in every app module', () => {
+    const names = Object.fromEntries(routesByApp.map(({ app, routes }) => [app, routes.map((route) => route.name).sort()]));
+    expect(names.cx).toEqual(expect.arrayContaining(['POST /v1/events', 'GET /v1/customers/{id}', 'GET /metrics', 'GET /health', 'GET /openapi.json']));
+    // The ingest app serves no query, the projector no API at all: health and metrics only.
+    expect(names.ingest).not.toContain('GET /v1/customers/{id}');
+    expect(names.projector).toEqual(['GET /health', 'GET /metrics']);
+    expect(appRoutes.length).toBeGreaterThan(15);
+    expect(appRoutes.filter((route) => route.scopes.length > 0).length).toBeGreaterThan(10);
+  });
+
+  it.each(appRoutes.map((route) => [route.name, route] as const))('%s is documented with the scopes its controller requires', (name, route) => {
+    const [method, path] = name.split(' ');
+    const operation = document.paths[path]?.[method.toLowerCase() as 'get' | 'post'];
+    expect({ name, documented: operation !== undefined }).toEqual({ name, documented: true });
+    const scopes = route.scopes.length === 0 ? undefined : [{ bearer: route.scopes }, { apiKey: route.scopes }];
+    expect({ name, security: operation!.security }).toEqual({ name, security: scopes });
+  });
+
+  it.each(appRoutes.map((route) => [route.name, route] as const))('%s documents the read models minPosition waits for', (name, route) => {
+    const [method, path] = name.split(' ');
+    const operation = document.paths[path]?.[method.toLowerCase() as 'get' | 'post'];
+    expect({ name, reads: operation?.['x-reads-projections'] }).toEqual({ name, reads: route.reads });
+    const parameters = (operation?.parameters ?? []).map((parameter) => deref<ParameterObject>(parameter).name);
+    const takesMinPosition = route.reads !== undefined;
+    expect({ name, minPosition: parameters.includes('minPosition'), header: parameters.includes('X-Cx-Min-Position') }).toEqual({
+      name,
+      minPosition: takesMinPosition,
+      header: takesMinPosition,
+    });
+    const statuses = Object.keys(operation?.responses ?? {});
+    expect({ name, has503: statuses.includes('503') }).toEqual({ name, has503: takesMinPosition || path === '/health' });
+    if (takesMinPosition) {
+      const unavailable = deref<ResponseObject>(operation!.responses['503']);
+      expect({ name, retryAfter: Object.keys(unavailable.headers ?? {}) }).toEqual({ name, retryAfter: ['X-Correlation-Id', 'Retry-After'] });
+      const examples = Object.values(unavailable.content!['application/json'].examples!).map((example) => deref(example).value as { errors: Array<{ message: string }> });
+      expect({ name, message: examples[0].errors[0].message }).toEqual({ name, message: expect.stringContaining(`the read models (${route.reads!.join(', ')}) are at position`) });
+    }
+  });
+});
+
+describe('the query API in the document', () => {
+  it('states the limits the query parsers enforce', () => {
+    expect(queryLimits).toEqual({
+      customersDefaultLimit: CUSTOMERS_DEFAULT_LIMIT,
+      customersMaxLimit: CUSTOMERS_MAX_LIMIT,
+      journeyDefaultLimit: JOURNEY_DEFAULT_LIMIT,
+      journeyMaxLimit: JOURNEY_MAX_LIMIT,
+      windowDefaultDays: DEFAULT_WINDOW_DAYS,
+      windowMaxDays: MAX_WINDOW_DAYS,
+      impactDefaultWindowDays: DEFAULT_IMPACT_WINDOW_DAYS,
+      impactMaxWindowDays: MAX_IMPACT_WINDOW_DAYS,
+      episodesDefaultLimit: EPISODES_DEFAULT_LIMIT,
+      episodesMaxLimit: EPISODES_MAX_LIMIT,
+      minPositionWaitSeconds: MIN_POSITION_WAIT_MS / 1000,
+    });
+    expect(satisfactionIntervals).toEqual(intervals);
+    expect(satisfactionGroupFields).toEqual(groupFields);
+    expect(funnelGroupFields).toEqual(funnelGroups);
+    expect(funnelStageNames).toEqual(funnelStages);
+    expect(document.components.schemas.OpenComplaint.properties?.stage.enum).toEqual(complaintStages);
+  });
+
+  describe('POST /v1/changes takes the RecordChangeDto', () => {
+    const rules = rulesOf(RecordChangeDto);
+    const schema = document.components.schemas.ChangeRequest;
+
+    it("with exactly the DTO's validated properties, requiring the ones without Optional", () => {
+      const { properties, required } = propertiesOf(rules);
+      expect(Object.keys(schema.properties ?? {}).sort()).toEqual(properties);
+      expect([...(schema.required ?? [])].sort()).toEqual(required);
+      expect(schema.additionalProperties).toBe(false);
+    });
+
+    it('stating each rule of the DTO', () => {
+      expectRulesStated(rules, schema);
+    });
+  });
+});
+
+/** Each class-validator rule is stated by the schema's property (by its items, for `{ each: true }`). */
+function expectRulesStated(rules: readonly Rule[], schema: JsonSchema): void {
+  for (const rule of rules) {
+    const property = schema.properties?.[rule.property] ?? {};
+    const target = rule.each ? (property.items ?? {}) : property;
+    for (const [facet, value] of Object.entries(facetsOf(rule))) {
+      expect({ property: rule.property, rule: rule.name, each: rule.each, [facet]: target[facet as keyof JsonSchema] }).toEqual({
+        property: rule.property,
+        rule: rule.name,
+        each: rule.each,
+        [facet]: value,
+      });
+    }
+  }
+}
+
+/** The properties a DTO validates, and those it requires (the ones without an Optional rule). */
+function propertiesOf(rules: readonly Rule[]): { properties: string[]; required: string[] } {
+  const properties = [...new Set(rules.map((rule) => rule.property))].sort();
+  const optional = new Set(rules.filter((rule) => rule.optional).map((rule) => rule.property));
+  return { properties, required: properties.filter((property) => !optional.has(property)) };
+}
+
 describe('the OpenAPI document', () => {
-  it('is OpenAPI 3.1 with the four routes', () => {
+  it('is OpenAPI 3.1 with the routes of every app', () => {
     expect(document.openapi).toMatch(/^3\.1\.\d+$/);
-    expect(Object.keys(document.paths).sort()).toEqual(['/docs', '/health', '/openapi.json', '/v1/events']);
+    expect(operations(document).map(([name]) => name).sort()).toEqual(appRoutes.map((route) => route.name).sort());
     expect(JSON.parse(JSON.stringify(document))).toEqual(document);
   });
 
@@ -226,14 +345,36 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('requires the ingest scope via Bearer or X-API-Key on POST /v1/events and nothing on the other routes', () => {
+  it('offers Bearer and X-API-Key with the same scopes on every route that needs a key', () => {
     const { securitySchemes } = document.components;
     expect(securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(securitySchemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
     expect(document.paths['/v1/events'].post?.security).toEqual([{ bearer: ['ingest'] }, { apiKey: ['ingest'] }]);
-    for (const [name, operation] of operations(document)) if (name !== 'POST /v1/events') expect({ name, security: operation.security }).toEqual({ name, security: undefined });
+    for (const [name, operation] of operations(document)) {
+      if (operation.security === undefined) continue;
+      const [bearer, apiKey] = operation.security;
+      expect({ name, schemes: operation.security.map((entry) => Object.keys(entry)) }).toEqual({ name, schemes: [['bearer'], ['apiKey']] });
+      expect({ name, apiKey: apiKey.apiKey }).toEqual({ name, apiKey: bearer.bearer });
+    }
   });
 
+  it('answers 401 and 403 on the routes that need a key, and only there', () => {
+    for (const [name, operation] of operations(document)) {
+      const guarded = operation.security !== undefined;
+      const statuses = Object.keys(operation.responses);
+      expect({ name, guarded, has401: statuses.includes('401'), has403: statuses.includes('403') }).toEqual({ name, guarded, has401: guarded, has403: guarded });
+      if (!guarded) continue;
+      const scopes = operation.security![0].bearer;
+      const forbidden = deref<ResponseObject>(operation.responses['403']);
+      const header = deref<HeaderObject>(forbidden.headers!['WWW-Authenticate']);
+      expect({ name, header: header.description }).toEqual({ name, header: expect.stringContaining(`scope="${scopes.join(' ')}"`) });
+      const example = deref(Object.values(forbidden.content!['application/json'].examples!)[0]);
+      expect({ name, message: (example.value as { errors: Array<{ message: string }> }).errors[0].message }).toEqual({
+        name,
+        message: `this API key lacks the scope ${scopes.join(', ')} needed here`,
+      });
+    }
+  });
   it('answers POST /v1/events with every status the controller, the guard and the body parser use', () => {
     const responses = document.paths['/v1/events'].post!.responses;
     expect(Object.keys(responses).sort()).toEqual(['200', '202', '400', '401', '403', '409', '413', '415', '500']);
@@ -293,23 +434,13 @@ describe('the OpenAPI document', () => {
       });
 
       it("has exactly the DTO's validated properties and requires the ones without @IsOptional", () => {
-        const properties = [...new Set(rules.map((rule) => rule.property))].sort();
-        const optional = new Set(rules.filter((rule) => rule.optional).map((rule) => rule.property));
+        const { properties, required } = propertiesOf(rules);
         expect(Object.keys(schema.properties ?? {}).sort()).toEqual(properties);
-        expect([...(schema.required ?? [])].sort()).toEqual(properties.filter((property) => !optional.has(property)));
+        expect([...(schema.required ?? [])].sort()).toEqual(required);
       });
 
       it("states each rule of the DTO: type, enum, pattern, range and length", () => {
-        for (const rule of rules) {
-          const property = schema.properties?.[rule.property] ?? {};
-          for (const [facet, value] of Object.entries(facetsOf(rule))) {
-            expect({ property: rule.property, rule: rule.name, [facet]: property[facet as keyof JsonSchema] }).toEqual({
-              property: rule.property,
-              rule: rule.name,
-              [facet]: value,
-            });
-          }
-        }
+        expectRulesStated(rules, schema);
       });
 
       it('marks the personal data the ingest API seals, and only that', () => {

@@ -129,3 +129,17 @@ export type DocumentPart = {
   paths: Record<string, PathItemObject>;
   components: Omit<OpenApiDocument['components'], 'securitySchemes'>;
 };
+
+/** 403 of a route that needs `scope`, with the example of its message. */
+export const forbidden = (scope: string, example: string): ResponseObject => ({
+  description: `A valid key without the scope \`${scope}\`.`,
+  headers: {
+    ...correlationHeader,
+    'WWW-Authenticate': {
+      description: `Names the scopes the route needs: \`Bearer realm="cx", error="insufficient_scope", scope="${scope}"\`.`,
+      required: true,
+      schema: { type: 'string' },
+    },
+  },
+  content: json(schemaRef('Rejection'), [example]),
+});
