@@ -13,3 +13,12 @@ export { relayMigrations } from './relay.migrations.js';
 export { RelayModule } from './relay.module.js';
 export { decodeIngestMessage, type DeadLetterReason, KafkaIngestConsumer, type KafkaIngestOptions, type KafkaIngestState } from './kafka-ingest.js';
 export { KafkaIngestModule } from './kafka-ingest.module.js';
+export { kafkaConsumerMigrations } from './consumer.migrations.js';
+export {
+  type KafkaPartitionState,
+  KafkaProjector,
+  type KafkaProjectorOptions,
+  type KafkaProjectorState,
+  ProjectionVersionsChangedError,
+} from './kafka-projector.js';
+export { KafkaProjectorModule } from './kafka-projector.module.js';
