@@ -566,23 +566,22 @@ const examples: Record<string, ExampleObject> = {
     value: {
       status: 'ok',
       database: 'embedded',
-      store: { status: 'up', adapter: 'postgres (embedded PGlite)', headPosition: '48242' },
+      store: { status: 'up', adapter: 'postgres (embedded PGlite)', headPosition: '48245' },
       projections: {
         status: 'up',
         list: [
-          { name: 'changes', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
-          { name: 'complaints', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
-          { name: 'customer360', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
-          { name: 'customerValue', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
-          { name: 'journey', version: 2, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
-          { name: 'retentionEpisodes', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
-          { name: 'satisfaction', version: 1, position: '48242', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'changes', version: 1, position: '48245', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'complaints', version: 1, position: '48245', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'customer360', version: 1, position: '48245', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'customerValue', version: 1, position: '48245', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'journey', version: 2, position: '48245', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'retentionEpisodes', version: 1, position: '48245', status: 'running', lagEvents: 0, lagSeconds: 0 },
+          { name: 'satisfaction', version: 1, position: '48245', status: 'running', lagEvents: 0, lagSeconds: 0 },
         ],
       },
       uptimeSeconds: 8130,
     },
-  },
-  unhealthy: {
+  },  unhealthy: {
     summary: 'The event store does not answer',
     value: {
       status: 'unavailable',
@@ -805,7 +804,7 @@ const schemas: Record<string, JsonSchema> = {
                 name: { type: 'string' },
                 version: { type: 'integer', minimum: 1 },
                 position: position('Its checkpoint.'),
-                status: { type: 'string', enum: ['starting', 'running', 'standby', 'failed', 'stopped'] },
+                status: { type: 'string', enum: ['starting', 'running', 'standby', 'failed', 'stopped', 'rebuilding'] },
                 lagEvents: { type: 'integer', minimum: 0 },
                 lagSeconds: { type: 'number', minimum: 0 },
                 error: { type: 'object', required: ['message', 'position'], properties: { message: { type: 'string' }, position: position('The event it failed on.') } },

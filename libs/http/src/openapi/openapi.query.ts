@@ -44,7 +44,8 @@ export const satisfactionIntervals = ['day', 'week', 'month'] as const;
 export const satisfactionGroupFields = ['kind', 'channel', 'channelGroup', 'area'] as const;
 export const funnelGroupFields = ['category', 'channel', 'area'] as const;
 export const funnelStageNames = ['filed', 'acknowledged', 'routed', 'resolved', 'confirmed'] as const;
-export const projectionStatuses = ['starting', 'running', 'standby', 'failed', 'stopped'] as const;
+export const projectionStatuses = ['starting', 'running', 'standby', 'failed', 'stopped', 'rebuilding'] as const;
+export const rebuildPhases = ['waiting', 'building', 'indexing', 'catching-up', 'switching'] as const;
 /** Stages of a complaint still open in the customer 360 view (`closed` ones leave it). */
 const openComplaintStages = ['filed', 'acknowledged', 'routed', 'resolved', 'confirmed'] as const;
 
@@ -466,18 +467,90 @@ const schemas: Record<string, JsonSchema> = {
     required: ['name', 'version', 'position', 'status', 'lagEvents', 'lagSeconds', 'updatedAt'],
     properties: {
       name: { type: 'string', examples: ['customer360'] },
-      version: { type: 'integer', minimum: 1, description: 'A new version is rebuilt from the start of the log.' },
+      version: { type: 'integer', minimum: 1, description: 'The version its tables hold; a new version of the fold is rebuilt blue/green.' },
       position: position('Its checkpoint: every event up to here is folded.'),
       status: {
         type: 'string',
         enum: [...projectionStatuses],
-        description: '`starting` (registered or being rebuilt), `running`, `standby` (another process holds its lease), `failed` (stopped at `error.position`; retried by an operator), `stopped`.',
+        description:
+          '`starting` (registered, or asked to retry), `running`, `standby` (another process holds its lease), `failed` (stopped at `error.position` until retried), `stopped`, `rebuilding` (its version changed: the old version\'s tables serve readers until the rebuild switches).',
       },
       lagEvents: count('Events in the log after the checkpoint.'),
       lagSeconds: { type: 'number', minimum: 0, description: 'Age of the oldest event not folded yet; 0 when caught up.' },
       updatedAt: nullableDateTime('When the checkpoint last moved.'),
       error: object({ message: { type: 'string' }, position: position('The event it failed on.') }, { description: 'Why it failed, when `failed`.' }),
+      rebuild: { ...schemaRef('RebuildProgress'), description: 'The rebuild requested or running, if any.' },
+      lastRebuild: { ...schemaRef('RebuildOutcome'), description: 'The last rebuild that ended, if any.' },
     },
+  },
+  RebuildProgress: object(
+    {
+      id: { type: 'string', pattern: '^[0-9]+$' },
+      status: { type: 'string', enum: ['requested', 'running'], description: '`requested`: waiting for the process that holds the projection\'s lease to claim it.' },
+      phase: {
+        type: 'string',
+        enum: [...rebuildPhases],
+        description: '`waiting`, `building` (folding the log into fresh tables in a schema of their own), `indexing`, `catching-up` (with the live checkpoint), `switching` (the new tables replace the live ones in one transaction).',
+      },
+      version: { type: 'integer', minimum: 1, description: 'The version of the fold it builds.' },
+      targetPosition: { ...nullable(schemaRef('Position')), description: 'The log position it builds up to before catching up; null until it starts.' },
+      position: position('The log position its tables have reached.'),
+      eventsPerSecond: { type: ['integer', 'null'], minimum: 0, description: 'Log positions covered per second (about events per second).' },
+      etaSeconds: { type: ['integer', 'null'], minimum: 0 },
+      requestedAt: dateTime('When it was requested.'),
+      startedAt: nullableDateTime('When a process claimed it.'),
+    },
+    { description: 'A blue/green rebuild in progress: readers keep the live tables until the switch.' },
+  ),
+  RebuildOutcome: {
+    type: 'object',
+    required: ['id', 'status', 'version', 'position', 'startedAt', 'finishedAt', 'seconds', 'eventsPerSecond'],
+    properties: {
+      id: { type: 'string', pattern: '^[0-9]+$' },
+      status: { type: 'string', enum: ['done', 'failed'] },
+      version: { type: 'integer', minimum: 1 },
+      position: position('Where its tables were when it ended.'),
+      startedAt: nullableDateTime('When a process claimed it.'),
+      finishedAt: dateTime('When it ended.'),
+      seconds: nullableNumber('How long it ran.', { minimum: 0 }),
+      eventsPerSecond: { type: ['integer', 'null'], minimum: 0 },
+      error: { type: 'string', description: 'Why it failed (the live tables were left as they were).' },
+    },
+  },
+  RebuildsRequested: object({
+    rebuilds: {
+      type: 'array',
+      description: 'One per projection asked for; follow them in `GET /v1/projections` (`rebuild`, then `lastRebuild`).',
+      items: { allOf: [object({ projection: { type: 'string' } }), schemaRef('RebuildProgress')] },
+    },
+  }),
+  RebuildRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['projections'],
+    properties: { projections: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'Projection names.' } },
+  },
+  RetryRequested: object({
+    projection: { type: 'string' },
+    status: {
+      type: 'string',
+      enum: ['retrying', 'rebuild-requested'],
+      description: '`retrying`: it starts again from the event that failed, in the process that runs it; `rebuild-requested`: it was waiting for the rebuild of its new version, which is requested again.',
+    },
+  }),
+  UnknownProjection: {
+    type: 'object',
+    required: ['status', 'errors', 'known'],
+    properties: {
+      status: { type: 'string', const: 'not_found' },
+      errors: { type: 'array', minItems: 1, items: schemaRef('FieldError') },
+      known: { type: 'array', items: { type: 'string' }, description: 'The projections there are.' },
+    },
+  },
+  Conflict: {
+    type: 'object',
+    required: ['status', 'errors'],
+    properties: { status: { type: 'string', const: 'conflict' }, errors: { type: 'array', minItems: 1, items: schemaRef('FieldError') } },
   },
   ProjectionList: object({ projections: { type: 'array', description: 'By name.', items: schemaRef('ProjectionState') } }),
 };
@@ -787,13 +860,80 @@ const episodesOperation = reading(['retentionEpisodes'], {
 
 const projectionsOperation: OperationObject = {
   operationId: 'listProjections',
-  summary: "Each read model's version, checkpoint, lag and status",
+  summary: "Each read model's version, checkpoint, lag, status and rebuilds",
   tags: ['operations'],
-  description: 'Scope `read`. As stored in the database, so it covers the projections of every process (projector apps included). `minPosition` does not apply.',
+  description: 'Scope `read`. As stored in the database, so it covers the projections and rebuilds of every process (projector apps included). `minPosition` does not apply.',
   security: needs('read'),
   responses: {
-    '200': ok('The projections.', 'ProjectionList', ['projections']),
+    '200': ok('The projections.', 'ProjectionList', ['projections', 'projections-rebuilding']),
     ...guarded('read'),
+  },
+};
+
+const projectionName = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  description: 'The projection, as `GET /v1/projections` names it.',
+  schema: { type: 'string', examples: ['customer360'] },
+} as const satisfies ParameterObject;
+
+const unknownProjection = (names: readonly string[]): ResponseObject => ({
+  description: 'No projection of that name: the answer lists the known ones.',
+  headers: correlationHeader,
+  content: json(schemaRef('UnknownProjection'), names),
+});
+const rebuildRule =
+  'A blue/green rebuild: the projection is folded from the start of the log into fresh tables in a schema of their own (bulk-loaded, indexed afterwards), caught up with the live checkpoint, then switched in for the live tables in one transaction. Readers keep the live tables until then. The process that holds the projection\'s lease runs it (a projector, or the all-in-one app); any app can ask.';
+
+const rebuildOperation: OperationObject = {
+  operationId: 'rebuildProjection',
+  summary: 'Rebuild a projection, blue/green',
+  tags: ['operations'],
+  description: ['Scope `ops`. No body. ' + rebuildRule, '', 'Answers once the request is recorded: follow it in `GET /v1/projections`.'].join('\n'),
+  security: needs('ops'),
+  parameters: [projectionName],
+  responses: {
+    '202': ok('Requested.', 'RebuildsRequested', ['rebuild-requested']),
+    ...guarded('ops'),
+    '404': unknownProjection(['projection-not-found']),
+    '409': { description: 'A rebuild of it is already requested or running.', headers: correlationHeader, content: json(schemaRef('Conflict'), ['rebuild-conflict']) },
+  },
+};
+
+const rebuildSeveralOperation: OperationObject = {
+  operationId: 'rebuildProjections',
+  summary: 'Rebuild several projections, or all, in one pass',
+  tags: ['operations'],
+  description: ['Scope `ops`. Without a body (or with `{}`), every projection; with `{ "projections": [...] }`, those. All or none are requested. ' + rebuildRule].join('\n'),
+  security: needs('ops'),
+  requestBody: {
+    required: false,
+    description: 'The projections to rebuild; leave the body out for all of them.',
+    content: { 'application/json': { schema: schemaRef('RebuildRequest'), examples: { 'rebuild-several': ref('examples', 'rebuild-several') } } },
+  },
+  responses: {
+    '202': ok('Requested.', 'RebuildsRequested', ['rebuilds-requested']),
+    '400': rejectedWith('A body that is not `{ "projections": [names] }` with at least one name, or malformed JSON.', ['rebuild-bad-body']),
+    ...guarded('ops'),
+    '404': unknownProjection(['rebuild-unknown-projection']),
+    '409': { description: 'A rebuild of one of them is already requested or running: none was requested.', headers: correlationHeader, content: json(schemaRef('Conflict'), ['rebuild-conflict']) },
+  },
+};
+
+const retryOperation: OperationObject = {
+  operationId: 'retryProjection',
+  summary: 'Start a failed projection again',
+  tags: ['operations'],
+  description:
+    'Scope `ops`. No body. After its code or data was fixed, a `failed` projection starts again from the event that failed, in the process that runs it. A projection waiting for the rebuild of its new version gets the rebuild requested again.',
+  security: needs('ops'),
+  parameters: [projectionName],
+  responses: {
+    '202': ok('Asked.', 'RetryRequested', ['projection-retrying']),
+    ...guarded('ops'),
+    '404': unknownProjection(['projection-not-found']),
+    '409': { description: 'The projection has not failed: nothing to retry.', headers: correlationHeader, content: json(schemaRef('Conflict'), ['retry-not-failed']) },
   },
 };
 
@@ -850,6 +990,9 @@ export const queryPart: DocumentPart = {
     '/v1/retention/tiers/recompute': { post: recomputeOperation },
     '/v1/retention/episodes': { get: episodesOperation },
     '/v1/projections': { get: projectionsOperation },
+    '/v1/projections/rebuild': { post: rebuildSeveralOperation },
+    '/v1/projections/{name}/rebuild': { post: rebuildOperation },
+    '/v1/projections/{name}/retry': { post: retryOperation },
     '/metrics': { get: metricsOperation },
   },
   components: {
