@@ -98,6 +98,7 @@ type Running = {
 export class ProjectionRunner {
   private readonly running = new Map<string, Running>();
   private leaseClient?: PoolClient;
+  private leaseQueries: Promise<unknown> = Promise.resolve();
   /** Moves each time the leases are lost: rebuilds started before give up. */
   private leaseEpoch = 0;
   private started = false;
@@ -166,7 +167,11 @@ export class ProjectionRunner {
     if (this.stopped || run.paused) return;
     const name = run.projection.name;
     if (this.leaseClient && !run.leased) {
-      const { rows } = await this.leaseClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LEASE_SPACE, streamLockKey(name)]);
+      const client = this.leaseClient;
+      // One query at a time on the lease connection (projections start together).
+      const asked = this.leaseQueries.then(() => client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LEASE_SPACE, streamLockKey(name)]));
+      this.leaseQueries = asked.catch(() => undefined);
+      const { rows } = await asked;
       if (!rows[0].ok) {
         run.status = 'standby';
         run.retry = setTimeout(() => void this.run(run), this.options.leaseRetryMs ?? 2_000);
@@ -469,7 +474,11 @@ export class ProjectionRunner {
 
   private async releaseLease(run: Running): Promise<void> {
     run.leased = !this.options.lease;
-    await this.leaseClient?.query('SELECT pg_advisory_unlock($1, $2)', [LEASE_SPACE, streamLockKey(run.projection.name)]).catch(() => undefined);
+    const client = this.leaseClient;
+    if (!client) return;
+    const released = this.leaseQueries.then(() => client.query('SELECT pg_advisory_unlock($1, $2)', [LEASE_SPACE, streamLockKey(run.projection.name)]));
+    this.leaseQueries = released.catch(() => undefined);
+    await released.catch(() => undefined);
   }
 
   private leaseLost(error: Error): void {

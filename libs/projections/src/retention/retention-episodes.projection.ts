@@ -12,6 +12,7 @@ import {
 } from '../read-models/customer-360/customer-360.fold.js';
 import { type EpisodeChange, foldRiskEvent, type RetentionCustomer, RISK_EVENT_TYPES } from './episode.policy.js';
 import { alertEventId, episodeIdOf } from './retention.ids.js';
+import { insertRows } from '../rebuild-rows.js';
 import { retentionEpisodesEntities } from './retention.entities.js';
 import { retentionEpisodesMigrations } from './retention.migrations.js';
 
@@ -66,7 +67,7 @@ const episodeColumns = `e.customer_id AS "customerId", e.episode, e.opened_by AS
   e.trigger_event_id AS "triggerEventId", e.trigger_position AS "triggerPosition", e.trigger_correlation_id AS "triggerCorrelationId",
   e.alert_position AS "alertPosition", e.ended_at AS "endedAt", e.end_position AS "endPosition"`;
 
-const upsertCustomers = `
+const insertCustomers = `
   INSERT INTO rm_retention_customers (customer_id, tier, clock_at, last_contact_at, nps_latest, nps_latest_at, nps_latest_position,
     last_phone_moment_id, last_phone_outcome, last_phone_at, last_phone_position, signal_reasons, next_sla_due_at, episodes,
     episode_open, last_position)
@@ -76,7 +77,9 @@ const upsertCustomers = `
     FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, tier text, clock_at timestamptz, last_contact_at timestamptz,
       nps_latest smallint, nps_latest_at timestamptz, nps_latest_position bigint, last_phone_moment_id text, last_phone_outcome text,
       last_phone_at timestamptz, last_phone_position bigint, signal_reasons text[], next_sla_due_at timestamptz, episodes integer,
-      episode_open boolean, last_position bigint)
+      episode_open boolean, last_position bigint)`;
+
+const upsertCustomers = `${insertCustomers}
   ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier, clock_at = excluded.clock_at, last_contact_at = excluded.last_contact_at,
     nps_latest = excluded.nps_latest, nps_latest_at = excluded.nps_latest_at, nps_latest_position = excluded.nps_latest_position,
     last_phone_moment_id = excluded.last_phone_moment_id, last_phone_outcome = excluded.last_phone_outcome,
@@ -84,22 +87,26 @@ const upsertCustomers = `
     next_sla_due_at = excluded.next_sla_due_at, episodes = excluded.episodes, episode_open = excluded.episode_open,
     last_position = excluded.last_position`;
 
-const upsertComplaints = `
+const insertComplaints = `
   INSERT INTO rm_retention_complaints (complaint_id, customer_id, stage, severity, filed_at, due_at, last_position)
   SELECT x.complaint_id, x.customer_id, x.stage, x.severity, x.filed_at, x.due_at, x.last_position
     FROM jsonb_to_recordset($1::jsonb) AS x(complaint_id text, customer_id text, stage text, severity text, filed_at timestamptz,
-      due_at timestamptz, last_position bigint)
+      due_at timestamptz, last_position bigint)`;
+
+const upsertComplaints = `${insertComplaints}
   ON CONFLICT (complaint_id) DO UPDATE SET customer_id = excluded.customer_id, stage = excluded.stage, severity = excluded.severity,
     filed_at = excluded.filed_at, due_at = excluded.due_at, last_position = excluded.last_position`;
 
-const upsertEpisodes = `
+const insertEpisodes = `
   INSERT INTO rm_retention_episodes (customer_id, episode, episode_id, alert_event_id, opened_by, tier, reasons, raised_at,
     trigger_event_id, trigger_position, trigger_correlation_id, alert_position, ended_at, end_position)
   SELECT x.customer_id, x.episode, x.episode_id, x.alert_event_id, x.opened_by, x.tier, x.reasons, x.raised_at,
     x.trigger_event_id, x.trigger_position, x.trigger_correlation_id, x.alert_position, x.ended_at, x.end_position
     FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, episode integer, episode_id uuid, alert_event_id uuid, opened_by text,
       tier text, reasons text[], raised_at timestamptz, trigger_event_id uuid, trigger_position bigint, trigger_correlation_id text,
-      alert_position bigint, ended_at timestamptz, end_position bigint)
+      alert_position bigint, ended_at timestamptz, end_position bigint)`;
+
+const upsertEpisodes = `${insertEpisodes}
   ON CONFLICT (customer_id, episode) DO UPDATE SET alert_position = excluded.alert_position, ended_at = excluded.ended_at,
     end_position = excluded.end_position`;
 
@@ -168,6 +175,16 @@ function customerRow(customer: RetentionCustomer) {
     last_position: risk.lastPosition.toString(),
   };
 }
+
+const complaintRow = (c: OpenComplaint) => ({
+  complaint_id: c.complaintId,
+  customer_id: c.customerId,
+  stage: c.stage,
+  severity: c.severity,
+  filed_at: iso(c.filedAt),
+  due_at: iso(c.dueAt),
+  last_position: c.lastPosition.toString(),
+});
 
 const episodeRow = (e: Episode) => ({
   customer_id: e.customerId,
@@ -302,19 +319,48 @@ export const retentionEpisodesProjection: Projection = {
     if (changes.closedComplaints.size > 0) {
       await manager.query('DELETE FROM rm_retention_complaints WHERE complaint_id = ANY($1::text[])', [[...changes.closedComplaints]]);
     }
-    if (changes.complaints.size > 0) {
-      const rows = [...changes.complaints.values()].map((c) => ({
-        complaint_id: c.complaintId,
-        customer_id: c.customerId,
-        stage: c.stage,
-        severity: c.severity,
-        filed_at: iso(c.filedAt),
-        due_at: iso(c.dueAt),
-        last_position: c.lastPosition.toString(),
-      }));
-      await manager.query(upsertComplaints, [JSON.stringify(rows)]);
-    }
+    if (changes.complaints.size > 0) await manager.query(upsertComplaints, [JSON.stringify([...changes.complaints.values()].map(complaintRow))]);
     if (dirty.size > 0) await manager.query(upsertEpisodes, [JSON.stringify([...dirty].map((k) => episodeRow(episodes.get(k)!)))]);
     if (marks.length > 0) await manager.query(markEpisodes, [JSON.stringify(marks)]);
+  },
+
+  /**
+   * A rebuild keeps every customer and every episode in memory from the first event to the last
+   * (so what apply records as marks on stored episodes lands on the episodes themselves) and
+   * writes each row once, at the end.
+   */
+  bulk() {
+    const states = new Map<string, RetentionCustomer>();
+    const episodes = new Map<string, Episode>();
+    const marks: Marks[] = [];
+    return {
+      get held() {
+        return states.size + episodes.size;
+      },
+      async add(events) {
+        const changes = newChanges();
+        const dirty = new Set<string>();
+        for (const event of events) {
+          const customerId = customerOf(event);
+          if (customerId === undefined) continue;
+          let customer = states.get(customerId);
+          if (!customer) {
+            customer = { customerId, risk: newCustomer(customerId), clockAt: null, episodes: 0, open: false };
+            states.set(customerId, customer);
+          }
+          for (const change of foldRiskEvent(customer, event, changes)) record(change, episodes, dirty, marks);
+        }
+      },
+      async finish(manager) {
+        const customers = [...states.values()];
+        await insertRows(manager, insertCustomers, customers.map(customerRow));
+        await insertRows(manager, insertComplaints, customers.flatMap((c) => [...c.risk.complaints.values()].map(complaintRow)));
+        await insertRows(manager, insertEpisodes, [...episodes.values()].map(episodeRow));
+        // Marks name episodes no event opened (an alert for an episode the log never saw begin): as in apply, they change nothing there is not.
+        await insertRows(manager, markEpisodes, marks.splice(0));
+        states.clear();
+        episodes.clear();
+      },
+    };
   },
 };

@@ -2,6 +2,7 @@ import { channelGroup, type ComplaintEvent, isChannel, unreachable } from '@cx/d
 import type { RecordedEvent } from '@cx/event-store';
 import { Column, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import type { Projection } from '../../projection.js';
+import { insertRows } from '../../rebuild-rows.js';
 
 /** One complaint: where it stands and when it reached each step of its lifecycle. */
 @Entity({ name: 'rm_complaints' })
@@ -157,8 +158,7 @@ const INSERT_FILED = `
                              last_event_at, last_position)
   SELECT complaint_id, customer_id, category, channel, channel_group, severity, area, status, filed_at,
          acknowledged_at, routed_at, resolved_at, confirmed_at, closed_at, reopened, last_event_at, last_position
-    FROM ${RECORD}
-  ON CONFLICT (complaint_id) DO NOTHING`;
+    FROM ${RECORD}`;
 
 /** Complaints filed in an earlier batch: first times stay first, the area and status follow the latest event. */
 const UPDATE_KNOWN = `
@@ -175,6 +175,41 @@ const UPDATE_KNOWN = `
          last_position   = x.last_position
     FROM ${RECORD}
    WHERE c.complaint_id = x.complaint_id`;
+
+/** Folds the complaint events among `events` into what they say per complaint, in log order. */
+function foldInto(changes: Map<string, Change>, events: readonly RecordedEvent[]): Map<string, Change> {
+  for (const event of events) {
+    if (!(complaintEventTypes as readonly string[]).includes(event.type)) continue;
+    const complaint = event as unknown as ComplaintEvent;
+    const { complaintId, customerId } = complaint.data;
+    let change = changes.get(complaintId);
+    if (!change) {
+      change = {
+        complaint_id: complaintId,
+        customer_id: customerId,
+        filed: false,
+        category: null,
+        channel: null,
+        channel_group: null,
+        severity: null,
+        filed_at: null,
+        acknowledged_at: null,
+        routed_at: null,
+        area: null,
+        resolved_at: null,
+        confirmed_at: null,
+        closed_at: null,
+        reopened: 0,
+        status: 'filed',
+        last_event_at: '',
+        last_position: '0',
+      };
+      changes.set(complaintId, change);
+    }
+    fold(change, complaint, event.position.toString());
+  }
+  return changes;
+}
 
 export const complaintsProjection: Projection = {
   name: 'complaints',
@@ -214,40 +249,28 @@ export const complaintsProjection: Projection = {
   entities: [ComplaintRow],
 
   async apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void> {
-    const changes = new Map<string, Change>();
-    for (const event of events) {
-      if (!(complaintEventTypes as readonly string[]).includes(event.type)) continue;
-      const complaint = event as unknown as ComplaintEvent;
-      const { complaintId, customerId } = complaint.data;
-      let change = changes.get(complaintId);
-      if (!change) {
-        change = {
-          complaint_id: complaintId,
-          customer_id: customerId,
-          filed: false,
-          category: null,
-          channel: null,
-          channel_group: null,
-          severity: null,
-          filed_at: null,
-          acknowledged_at: null,
-          routed_at: null,
-          area: null,
-          resolved_at: null,
-          confirmed_at: null,
-          closed_at: null,
-          reopened: 0,
-          status: 'filed',
-          last_event_at: '',
-          last_position: '0',
-        };
-        changes.set(complaintId, change);
-      }
-      fold(change, complaint, event.position.toString());
-    }
+    const changes = foldInto(new Map(), events);
     const filed = [...changes.values()].filter((c) => c.filed);
     const known = [...changes.values()].filter((c) => !c.filed);
-    if (filed.length > 0) await manager.query(INSERT_FILED, [JSON.stringify(filed)]);
+    if (filed.length > 0) await manager.query(`${INSERT_FILED} ON CONFLICT (complaint_id) DO NOTHING`, [JSON.stringify(filed)]);
     if (known.length > 0) await manager.query(UPDATE_KNOWN, [JSON.stringify(known)]);
+  },
+
+  /** A rebuild folds every complaint's lifecycle in memory and writes each complaint once, at the end. */
+  bulk() {
+    const changes = new Map<string, Change>();
+    return {
+      get held() {
+        return changes.size;
+      },
+      async add(events) {
+        foldInto(changes, events);
+      },
+      async finish(manager) {
+        // Steps of a complaint whose filing is not in the log change no row, as in apply.
+        await insertRows(manager, INSERT_FILED, [...changes.values()].filter((c) => c.filed));
+        changes.clear();
+      },
+    };
   },
 };

@@ -22,6 +22,7 @@ import {
   signalReasons,
   trendOf,
 } from './customer-360.fold.js';
+import { insertRows } from '../../rebuild-rows.js';
 import { customer360Migrations } from './customer-360.migrations.js';
 
 export const CUSTOMER_360 = 'customer360';
@@ -117,9 +118,17 @@ function upsertSql<T>(table: string, columns: ColumnSpec<T>, key: readonly strin
           ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
 }
 
+/** A plain INSERT of a batch of rows, for a rebuild's bare tables. */
+function insertSql<T>(table: string, columns: ColumnSpec<T>): string {
+  return upsertSql(table, columns, []).replace(/\s*ON CONFLICT[\s\S]*$/, '');
+}
+
 const customerUpsert = upsertSql('rm_customers', customerColumns, ['customer_id']);
 const channelUpsert = upsertSql('rm_customer_channels', channelColumns, ['customer_id', 'channel']);
 const complaintUpsert = upsertSql('rm_customer_complaints', complaintColumns, ['complaint_id']);
+const customerInsert = insertSql('rm_customers', customerColumns);
+const channelInsert = insertSql('rm_customer_channels', channelColumns);
+const complaintInsert = insertSql('rm_customer_complaints', complaintColumns);
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
@@ -358,5 +367,40 @@ export const customer360Projection: Projection = {
       touched.set(customerId, state);
     }
     await write(manager, touched.values(), changes, storedComplaints);
+  },
+
+  /**
+   * A rebuild keeps every customer's state in memory from the first event to the last and writes
+   * each customer, channel and open complaint once, at the end: the same fold and the same rows
+   * as apply, without reading and rewriting a customer's row at every batch that names them.
+   */
+  bulk() {
+    const states = new Map<string, Customer360State>();
+    return {
+      get held() {
+        return states.size;
+      },
+      async add(events) {
+        // The changes matter to apply's writes only; the states hold everything the rows are made of.
+        const changes = newChanges();
+        for (const event of events) {
+          const customerId = customerOf(event);
+          if (customerId === undefined) continue;
+          let state = states.get(customerId);
+          if (!state) {
+            state = newCustomer(customerId);
+            states.set(customerId, state);
+          }
+          applyEvent(state, event, changes);
+        }
+      },
+      async finish(manager) {
+        const all = [...states.values()];
+        await insertRows(manager, customerInsert, all.map(rowFromState));
+        await insertRows(manager, channelInsert, all.flatMap((state) => [...state.channels.values()].map(channelRow)));
+        await insertRows(manager, complaintInsert, all.flatMap((state) => [...state.complaints.values()].map(complaintRow)));
+        states.clear();
+      },
+    };
   },
 };

@@ -12,6 +12,21 @@ export function businessTime(event: Pick<RecordedEvent, 'type' | 'data' | 'recor
   return new Date(businessTimeOf(event.type, event.data) ?? event.recordedAt.getTime()).toISOString();
 }
 
+function journeyRows(events: readonly RecordedEvent[]) {
+  const rows = [];
+  for (const event of events) {
+    const customerId = (event.data as { customerId?: unknown } | null)?.customerId;
+    if (typeof customerId !== 'string' || customerId === '') continue;
+    rows.push({ customer_id: customerId, position: event.position.toString(), type: event.type, occurred_at: businessTime(event) });
+  }
+  return rows;
+}
+
+const INSERT_ROWS = `
+  INSERT INTO rm_journey (customer_id, position, type, occurred_at)
+  SELECT x.customer_id, x.position, x.type, x.occurred_at
+    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, position bigint, type text, occurred_at timestamptz)`;
+
 export const journeyProjection: Projection = {
   name: 'journey',
   version: 2, // 2: retention alerts on the timeline
@@ -37,20 +52,20 @@ export const journeyProjection: Projection = {
   entities: [JourneyEntry],
 
   async apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void> {
-    const rows = [];
-    for (const event of events) {
-      const customerId = (event.data as { customerId?: unknown } | null)?.customerId;
-      if (typeof customerId !== 'string' || customerId === '') continue;
-      rows.push({ customer_id: customerId, position: event.position.toString(), type: event.type, occurred_at: businessTime(event) });
-    }
-    if (rows.length === 0) return;
+    const rows = journeyRows(events);
     // Positions are unique in the log, so a conflict can only be the same event again: keep the first.
-    await manager.query(
-      `INSERT INTO rm_journey (customer_id, position, type, occurred_at)
-       SELECT x.customer_id, x.position, x.type, x.occurred_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, position bigint, type text, occurred_at timestamptz)
-       ON CONFLICT (customer_id, position) DO NOTHING`,
-      [JSON.stringify(rows)],
-    );
+    if (rows.length > 0) await manager.query(`${INSERT_ROWS} ON CONFLICT (customer_id, position) DO NOTHING`, [JSON.stringify(rows)]);
+  },
+
+  /** A rebuild reads each position once: every row is final as it comes, written straight away. */
+  bulk() {
+    return {
+      held: 0,
+      async add(events, manager) {
+        const rows = journeyRows(events);
+        if (rows.length > 0) await manager.query(INSERT_ROWS, [JSON.stringify(rows)]);
+      },
+      async finish() {},
+    };
   },
 };

@@ -1,7 +1,8 @@
 import { channelGroup, type FeedbackSubmitted, isChannel, type MomentRecorded } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
-import type { Projection } from '../../projection.js';
+import type { BulkFold, Projection } from '../../projection.js';
+import { insertRows } from '../../rebuild-rows.js';
 import { FeedbackFact, MomentFact } from './satisfaction.entities.js';
 
 const MOMENT = 'moment.recorded.v1';
@@ -111,6 +112,87 @@ const INSERT_FEEDBACK = `
            submitted_at timestamptz, position bigint)
     LEFT JOIN rm_moments m ON m.moment_id = x.moment_id AND m.customer_id = x.customer_id`;
 
+/** What an answer takes from the moment it rates. */
+type Rated = Pick<MomentRow, 'customer_id' | 'kind' | 'channel' | 'channel_group' | 'area'>;
+type FeedbackFull = FeedbackRow & { kind: string | null; channel: string | null; channel_group: string | null; area: string | null };
+
+const rated = (row: FeedbackRow, moment: Rated | undefined): FeedbackFull => ({
+  ...row,
+  kind: moment?.kind ?? null,
+  channel: moment?.channel ?? null,
+  channel_group: moment?.channel_group ?? null,
+  area: moment?.area ?? null,
+});
+
+/** Plain INSERTs of final rows, for a rebuild's bare tables. */
+const BULK_MOMENTS = `
+  INSERT INTO rm_moments (moment_id, customer_id, kind, channel, channel_group, area, touchpoint, outcome,
+                          wait_seconds, expected_wait_seconds, wait_explained, occurred_at, position)
+  SELECT m.moment_id, m.customer_id, m.kind, m.channel, m.channel_group, m.area, m.touchpoint, m.outcome,
+         m.wait_seconds, m.expected_wait_seconds, m.wait_explained, m.occurred_at, m.position
+    FROM jsonb_to_recordset($1::jsonb) AS m(
+           moment_id text, customer_id text, kind text, channel text, channel_group text, area text, touchpoint text,
+           outcome text, wait_seconds double precision, expected_wait_seconds double precision, wait_explained boolean,
+           occurred_at timestamptz, position bigint)`;
+
+const BULK_FEEDBACK = `
+  INSERT INTO rm_feedback (feedback_id, customer_id, moment_id, nps, csat, ces, submitted_at, kind, channel, channel_group, area, position)
+  SELECT x.feedback_id, x.customer_id, x.moment_id, x.nps, x.csat, x.ces, x.submitted_at, x.kind, x.channel, x.channel_group, x.area, x.position
+    FROM jsonb_to_recordset($1::jsonb) AS x(
+           feedback_id uuid, customer_id text, moment_id text, nps smallint, csat smallint, ces smallint,
+           submitted_at timestamptz, kind text, channel text, channel_group text, area text, position bigint)`;
+
+/**
+ * The rebuild's fold: what an answer needs of its moment is kept in memory, so every row is final
+ * when written. An answer that comes before its moment waits in memory for it; one whose moment
+ * never comes (or is another customer's) is written unattributed at the end, as apply leaves it.
+ */
+function bulkFold(): BulkFold {
+  const moments = new Map<string, Rated>();
+  const waiting = new Map<string, FeedbackRow[]>();
+  let waitingCount = 0;
+  return {
+    get held() {
+      return moments.size + waitingCount;
+    },
+    async add(events, manager) {
+      const newMoments: MomentRow[] = [];
+      const answers: FeedbackFull[] = [];
+      for (const event of events) {
+        if (event.type === MOMENT) {
+          const row = momentRow(event);
+          if (moments.has(row.moment_id)) continue;
+          moments.set(row.moment_id, { customer_id: row.customer_id, kind: row.kind, channel: row.channel, channel_group: row.channel_group, area: row.area });
+          newMoments.push(row);
+          const early = waiting.get(row.moment_id);
+          if (early) {
+            // The moment id is taken now, by this customer: every waiting answer is settled.
+            waiting.delete(row.moment_id);
+            waitingCount -= early.length;
+            for (const answer of early) answers.push(rated(answer, answer.customer_id === row.customer_id ? row : undefined));
+          }
+        } else if (event.type === FEEDBACK) {
+          const row = feedbackRow(event);
+          const moment = row.moment_id === null ? undefined : moments.get(row.moment_id);
+          if (row.moment_id !== null && moment === undefined) {
+            waiting.set(row.moment_id, [...(waiting.get(row.moment_id) ?? []), row]);
+            waitingCount += 1;
+          } else {
+            answers.push(rated(row, moment?.customer_id === row.customer_id ? moment : undefined));
+          }
+        }
+      }
+      if (newMoments.length > 0) await manager.query(BULK_MOMENTS, [JSON.stringify(newMoments)]);
+      if (answers.length > 0) await manager.query(BULK_FEEDBACK, [JSON.stringify(answers)]);
+    },
+    async finish(manager) {
+      await insertRows(manager, BULK_FEEDBACK, [...waiting.values()].flat().map((row) => rated(row, undefined)));
+      waiting.clear();
+      waitingCount = 0;
+    },
+  };
+}
+
 export const satisfactionProjection: Projection = {
   name: 'satisfaction',
   version: 1,
@@ -179,4 +261,6 @@ export const satisfactionProjection: Projection = {
     if (moments.length > 0) await manager.query(INSERT_MOMENTS, [JSON.stringify(moments)]);
     if (feedback.length > 0) await manager.query(INSERT_FEEDBACK, [JSON.stringify(feedback)]);
   },
+
+  bulk: bulkFold,
 };
