@@ -179,9 +179,13 @@ function countChannel(state: Customer360State, changes: FoldChanges, channel: st
 
 function recordAnswer(history: AnswerHistory, answer: Answer): void {
   history.answers += 1;
+  const last = history.recent.at(-1);
   history.recent.push(answer);
   // Answers may arrive out of time order (surveys are sent late): keep the latest by answer time.
-  history.recent.sort((a, b) => a.at - b.at || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  // Most arrive in order, and then the list is still sorted.
+  if (last && !isLater(answer.at, answer.position, last)) {
+    history.recent.sort((a, b) => a.at - b.at || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  }
   if (history.recent.length > KEPT_ANSWERS) history.recent.splice(0, history.recent.length - KEPT_ANSWERS);
 }
 

@@ -3,6 +3,7 @@ import {
   applyEvent,
   type ComplaintStage,
   type Customer360State,
+  type FoldChanges,
   formatUnits,
   latestAnswer,
   type LoggedEvent,
@@ -49,9 +50,11 @@ export type Replay = {
   /** The latest `recordedAt` folded so far: when the platform knew all of it. */
   clock: number | null;
   events: number;
+  /** What the fold reports for a read model's tables: a replay has none, so one set is reused and never read. */
+  readonly changes: FoldChanges;
 };
 
-export const newReplay = (customerId: string): Replay => ({ state: newCustomer(customerId), reasons: [], clock: null, events: 0 });
+export const newReplay = (customerId: string): Replay => ({ state: newCustomer(customerId), reasons: [], clock: null, events: 0, changes: newChanges() });
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -64,20 +67,19 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
 export function replayEvent(replay: Replay, event: LoggedEvent): StateChange[] {
   const { state } = replay;
   const tierBefore = state.tier;
-  const stagesBefore = new Map([...state.complaints].map(([id, c]) => [id, c.stage]));
-  applyEvent(state, event, newChanges());
+  // Only a complaint's own events move it: the one named in the event's data.
+  const complaintId = event.type.startsWith('complaint.') ? (event.data as { complaintId?: unknown } | null)?.complaintId : undefined;
+  const stageBefore = typeof complaintId === 'string' ? (state.complaints.get(complaintId)?.stage ?? null) : null;
+  applyEvent(state, event, replay.changes);
   replay.events += 1;
   const recorded = event.recordedAt.getTime();
   if (replay.clock === null || recorded > replay.clock) replay.clock = recorded;
 
   const changes: StateChange[] = [];
   if (state.tier !== tierBefore) changes.push({ kind: 'tier', from: tierBefore, to: state.tier });
-  for (const [complaintId, complaint] of state.complaints) {
-    const before = stagesBefore.get(complaintId) ?? null;
-    if (before !== complaint.stage) changes.push({ kind: 'complaint', complaintId, from: before, to: complaint.stage });
-  }
-  for (const [complaintId, before] of stagesBefore) {
-    if (!state.complaints.has(complaintId)) changes.push({ kind: 'complaint', complaintId, from: before, to: 'closed' });
+  if (typeof complaintId === 'string') {
+    const stageAfter = state.complaints.get(complaintId)?.stage ?? (stageBefore === null ? null : 'closed');
+    if (stageAfter !== null && stageAfter !== stageBefore) changes.push({ kind: 'complaint', complaintId, from: stageBefore, to: stageAfter });
   }
   const reasons = riskReasons(state, replay.clock);
   if (!sameList(reasons, replay.reasons)) {

@@ -15,3 +15,4 @@ export { ProjectionsController } from './projections.controller.js';
 export { ProjectionsModule, type ProjectionsModuleOptions, readModelSchema } from './projections.module.js';
 export { allProjections, readModelControllers } from './read-models/index.js';
 export { MIN_POSITION_WAIT_MS, minPositionOf, ReadsProjections, ReadYourWritesInterceptor } from './read-your-writes.js';
+export { JourneyReplayer, type JourneyReplayPage } from './read-models/journey/journey.replay.js';

@@ -1,7 +1,7 @@
 import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomUUID } from 'node:crypto';
 import { InvalidReadError, type RecordedEvent } from '../event-store.js';
-import { customerInLog, logReachedAt, readCustomerTimeline } from './customer-timeline.js';
+import { customerInLog, inCustomerSnapshot, logReachedAt, readCustomerTimeline } from './customer-timeline.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -119,6 +119,24 @@ describe(`a customer's timeline from the PostgreSQL log on ${testBackend}`, () =
     // Past the head: when the last event was recorded; before the first: nothing.
     expect(await logReachedAt(database.pool, positions[positions.length - 1] + 1000n)).toEqual(anas[5].recordedAt);
     expect(await logReachedAt(database.pool, 0n)).toBeUndefined();
+  });
+
+  it('reads only the ids of the metadata when asked, and reads in one read-only snapshot', async () => {
+    const slim = await readCustomerTimeline(database.pool, ana, { metadata: 'ids' });
+    expect(slim).toEqual(anas.map((e) => ({ ...e, metadata: { correlationId: e.metadata.correlationId, causationId: e.metadata.causationId } })));
+    expect(slim[0].metadata.correlationId).toEqual(expect.any(String));
+
+    const setting = async (client: Pick<typeof database.pool, 'query'>) =>
+      (await client.query<{ setting: string }>("SELECT current_setting('random_page_cost') AS setting")).rows[0].setting;
+    const inside = await inCustomerSnapshot(database.pool, async (client) => {
+      const first = await readCustomerTimeline(client, ana, { limit: 3 });
+      return { events: [...first, ...(await readCustomerTimeline(client, ana, { after: first[2].position }))], cost: await setting(client) };
+    });
+    expect(inside).toEqual({ events: anas, cost: '1.1' });
+    // Local to the snapshot's transaction; and the snapshot writes nothing: an error inside rolls it back and is raised.
+    expect(await setting(database.pool)).toBe('4');
+    await expect(inCustomerSnapshot(database.pool, (client) => client.query('DELETE FROM cx_events WHERE false'))).rejects.toThrow(/read-only transaction/);
+    expect(await customerInLog(database.pool, ana)).toBe(true);
   });
 
   it('refuses bad arguments with InvalidReadError', async () => {

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { assertLimit, assertPosition } from '../append-validation.js';
 import { InvalidReadError, type Position, type RecordedEvent, type RecordedMetadata } from '../event-store.js';
 
@@ -21,6 +21,11 @@ export type CustomerTimelineOptions = {
   recordedUpTo?: Date;
   /** At most this many events (default 1,000; at most 10,000). */
   limit?: number;
+  /**
+   * `all` (default): the stored metadata. `ids`: only `correlationId` and `causationId`, for
+   * readers that fold: the metadata (the CloudEvent's attributes…) is often larger than the data.
+   */
+  metadata?: 'all' | 'ids';
 };
 
 export const CUSTOMER_TIMELINE_MAX_LIMIT = 10_000;
@@ -55,8 +60,12 @@ export async function readCustomerTimeline(pool: Queryable, customerId: string, 
   if (limit > CUSTOMER_TIMELINE_MAX_LIMIT) throw new InvalidReadError(`limit must be at most ${CUSTOMER_TIMELINE_MAX_LIMIT}, got ${limit}`);
   if (options.recordedUpTo !== undefined && Number.isNaN(options.recordedUpTo.getTime())) throw new InvalidReadError('recordedUpTo must be a valid date');
 
+  const metadata =
+    options.metadata === 'ids'
+      ? `jsonb_build_object('correlationId', metadata->'correlationId', 'causationId', metadata->'causationId')`
+      : 'metadata';
   const { rows } = await pool.query<Row>(
-    `SELECT position, event_id, stream_id, stream_version, type, data, metadata, recorded_at
+    `SELECT position, event_id, stream_id, stream_version, type, data, ${metadata} AS metadata, recorded_at
        FROM cx_events
       WHERE (data->>'customerId') = $1
         AND position > $2
@@ -76,6 +85,28 @@ export async function readCustomerTimeline(pool: Queryable, customerId: string, 
     position: BigInt(row.position),
     recordedAt: row.recorded_at,
   }));
+}
+
+/**
+ * Runs `read` on one connection in a read-only snapshot, so several timeline reads (pages, the
+ * existence check) see the same log. The plan is steered to the customer index: left to itself,
+ * for a customer with a large share of the log the planner walks the log's primary key instead and
+ * filters every event on the way (several times slower when the log is cached, as it usually is).
+ */
+export async function inCustomerSnapshot<T>(pool: Pick<Pool, 'connect'>, read: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query('SET LOCAL random_page_cost = 1.1');
+    const result = await read(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** Whether any event in the log names this customer. */

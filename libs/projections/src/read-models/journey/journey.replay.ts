@@ -1,5 +1,5 @@
 import { type AsOf, type CustomerAsOf, customerAsOf, type DomainEventType, instantOf, newReplay, replayEvent, type StateChange } from '@cx/domain';
-import { customerInLog, logReachedAt, readCustomerTimeline, type RecordedEvent } from '@cx/event-store';
+import { customerInLog, inCustomerSnapshot, logReachedAt, readCustomerTimeline, type RecordedEvent } from '@cx/event-store';
 import type { PiiVault } from '@cx/platform';
 import type { Pool } from 'pg';
 import { businessTime } from './journey.projection.js';
@@ -36,7 +36,7 @@ export type JourneyReplayPage = {
  * Replays a customer's journey from the event log itself (never from a read model): reads their
  * events up to the cut through the log's customer index, folds them with the customer 360 rules
  * (`@cx/domain`), keeps the requested page with what each of its events changed, and opens the
- * personal data of the page and of the profile. The reads share one snapshot.
+ * personal data of the page and of the profile. The reads share one snapshot (`inCustomerSnapshot`).
  */
 export class JourneyReplayer {
   constructor(
@@ -54,11 +54,9 @@ export class JourneyReplayer {
     let reachedAt: Date | undefined;
     let known = true;
 
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await inCustomerSnapshot(this.pool, async (client) => {
       for (let after = 0n; ; ) {
-        const chunk = await readCustomerTimeline(client, customerId, { ...cut, after, limit: CHUNK });
+        const chunk = await readCustomerTimeline(client, customerId, { ...cut, after, limit: CHUNK, metadata: 'ids' });
         for (const event of chunk) {
           const changes = replayEvent(replay, event);
           if (event.position <= query.after || !inWindow(event, query)) continue;
@@ -70,13 +68,7 @@ export class JourneyReplayer {
       }
       if (replay.events === 0) known = await customerInLog(client, customerId);
       if ('position' in asOf && known) reachedAt = await logReachedAt(client, asOf.position);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     if (!known) return undefined;
 
     const state = customerAsOf(replay, instantOf(asOf, replay, reachedAt?.getTime()));
