@@ -190,6 +190,26 @@ const calls: Call[] = [
     example: 'journey-bad-query',
     request: () => q('/v1/customers/cust-10482/journey?from=2025-03-20&to=2025-03-10&limit=5000&cursor=xyz'),
   },
+  {
+    name: 'a journey replayed as of the bad call',
+    operation: 'GET /v1/customers/{id}/journey',
+    status: 200,
+    example: 'journey-replay',
+    // Where the log was then (its position, when it got there) differs from run to run.
+    volatile: ['asOf'],
+    request: (s) => {
+      const call = (s.get('journey-page')!.body as { events: Array<{ position: string }> }).events[0].position;
+      return q(`/v1/customers/cust-10482/journey?asOf=${call}&from=2025-03-13`);
+    },
+  },
+  { name: 'a bad asOf on the journey', operation: 'GET /v1/customers/{id}/journey', status: 400, example: 'journey-bad-as-of', request: () => q('/v1/customers/cust-10482/journey?asOf=last-week') },
+  {
+    name: 'a replay of an unknown customer',
+    operation: 'GET /v1/customers/{id}/journey',
+    status: 404,
+    example: 'journey-replay-not-found',
+    request: () => q('/v1/customers/cust-99999/journey?asOf=2025-03-31'),
+  },
   { name: 'a bad customer id', operation: 'GET /v1/customers/{id}/journey', status: 400, example: 'journey-bad-id', request: () => q('/v1/customers/cust%2010482/journey') },
   { name: 'an unknown journey', operation: 'GET /v1/customers/{id}/journey', status: 404, example: 'journey-not-found', request: () => q('/v1/customers/cust-99999/journey') },
   // Satisfaction

@@ -246,11 +246,64 @@ const schemas: Record<string, JsonSchema> = {
     erased: { type: 'array', items: { type: 'string' }, description: 'Personal fields that are null in `data` because the customer\'s data was erased.' },
     correlationId: { type: ['string', 'null'], description: 'The correlation id of the request that sent it.' },
   }),
-  JourneyPage: object({
-    customerId: { type: 'string' },
-    events: { type: 'array', items: schemaRef('JourneyEvent') },
-    nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` (with the same `from`/`to`) for the next page; null on the last page. Opaque.' },
-  }),
+  JourneyPage: object(
+    {
+      customerId: { type: 'string' },
+      events: { type: 'array', items: schemaRef('JourneyEvent') },
+      nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` (with the same `from`/`to`) for the next page; null on the last page. Opaque.' },
+    },
+    { additionalProperties: false, description: 'Without `asOf`: the events from the read model `journey`.' },
+  ),
+  StateChange: {
+    oneOf: [
+      object({ kind: { type: 'string', const: 'tier' }, from: { type: 'string', enum: [...tiers] }, to: { type: 'string', enum: [...tiers] } }, { description: 'The ABC tier moved.' }),
+      object(
+        {
+          kind: { type: 'string', const: 'complaint' },
+          complaintId: { type: 'string' },
+          from: { type: ['string', 'null'], enum: [...openComplaintStages, null], description: 'null: just filed.' },
+          to: { type: 'string', enum: [...openComplaintStages, 'closed'], description: '`closed`: it left the open complaints.' },
+        },
+        { description: 'A complaint moved through the complaint process.' },
+      ),
+      object(
+        {
+          kind: { type: 'string', const: 'risk' },
+          from: { type: 'array', items: { type: 'string' } },
+          to: { type: 'array', items: { type: 'string' }, description: 'Empty: no longer at risk.' },
+        },
+        { description: 'The at-risk reasons changed, evaluated when the event was recorded.' },
+      ),
+    ],
+    discriminator: { propertyName: 'kind' },
+    description: 'What one event changed in the customer\'s state.',
+  },
+  ReplayedEvent: {
+    allOf: [
+      schemaRef('JourneyEvent'),
+      object({ changes: { type: 'array', items: schemaRef('StateChange'), description: 'What this event changed: tier, complaint stages, at-risk reasons; empty when nothing of those.' } }),
+    ],
+  },
+  CustomerStateAsOf: {
+    allOf: [
+      schemaRef('CustomerView'),
+      object({ events: count('How many of the customer\'s events were folded.') }),
+    ],
+    description: 'The customer as of the point asked for, in the shape of the 360-degree view (`position` "0" when no event was known yet; `asOf` is the instant the SLA rule was evaluated at: the time asked for, or when the log reached the position).',
+  },
+  JourneyReplay: object(
+    {
+      customerId: { type: 'string' },
+      asOf: {
+        oneOf: [object({ position: position('The log position asked for.') }), object({ time: dateTime('The instant asked for.') })],
+        description: 'The point asked for.',
+      },
+      events: { type: 'array', items: schemaRef('ReplayedEvent'), description: 'The events known then (and within `from`/`to`), in log order.' },
+      nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` (with the same `asOf`, `from`, `to`) for the next page; null on the last page.' },
+      state: { ...schemaRef('CustomerStateAsOf'), description: 'Folded from every event known then, not only this page\'s.' },
+    },
+    { description: 'With `asOf`: a replay from the event log itself, not from a read model.' },
+  ),
 
   // Satisfaction
   SatisfactionRow: {
@@ -668,10 +721,12 @@ const customersOperation = reading(['customer360'], {
 
 const journeyOperation = reading(['journey'], {
   operationId: 'getCustomerJourney',
-  summary: "A customer's events, in log order",
+  summary: "A customer's events in log order, or replayed as of a point of the log",
   tags: ['customers'],
   description: [
-    "Every event of the customer (moments, answers, complaint steps, profile and tier changes, retention alerts) in log order, with personal data decrypted. Pages follow the log: a cursor continues after the last event of the previous page, so every event is listed once however many arrive meanwhile. A cursor carries no filter: send the same `from`/`to` with it.",
+    "Every event of the customer (moments, answers, complaint steps, profile and tier changes, retention alerts) in log order, with personal data decrypted. Pages follow the log: a cursor continues after the last event of the previous page, so every event is listed once however many arrive meanwhile. A cursor carries no filter: send the same `from`/`to` (and `asOf`) with it.",
+    '',
+    "With `asOf` (a log position, or an instant): a replay from the event log itself, not from the read model. Only the events the platform knew then (at or before the position; recorded at or before the instant, whatever business time they carry), each with what it changed in the customer's state, and `state`: the customer as of then, folded with the customer 360 rules.",
     '',
     readRule(['journey']),
     '',
@@ -683,13 +738,29 @@ const journeyOperation = reading(['journey'], {
     { name: 'to', in: 'query', description: 'Business time, exclusive, same forms; later than `from`. Default: no end.', schema: { type: 'string' } },
     { name: 'limit', in: 'query', description: `Events per page, 1-${L.journeyMaxLimit}.`, schema: { type: 'integer', minimum: 1, maximum: L.journeyMaxLimit, default: L.journeyDefaultLimit } },
     { name: 'cursor', in: 'query', description: 'The `nextCursor` of the previous page, unchanged; anything else is `400`.', schema: { type: 'string' } },
+    {
+      name: 'asOf',
+      in: 'query',
+      description: `Replay as of this point: digits are a log position (as the ingest API returns them), anything else ${INSTANT_FORMS}, compared with when each event was recorded.`,
+      schema: { type: 'string' },
+      example: '48213',
+    },
     ...readsParameters,
   ],
   responses: {
-    '200': ok('A page of events.', 'JourneyPage', ['journey-page', 'journey-next-page']),
-    '400': rejectedWith('Bad parameters, each named: `id`, `from`, `to`, `limit`, `cursor`; or a bad `minPosition`.', ['journey-bad-query', 'journey-bad-id', 'bad-min-position']),
+    '200': {
+      description: 'A page of events; with `asOf`, the replay.',
+      headers: correlationHeader,
+      content: json({ oneOf: [schemaRef('JourneyPage'), schemaRef('JourneyReplay')] }, ['journey-page', 'journey-next-page', 'journey-replay']),
+    },
+    '400': rejectedWith('Bad parameters, each named: `id`, `from`, `to`, `limit`, `cursor`, `asOf`; or a bad `minPosition`.', [
+      'journey-bad-query',
+      'journey-bad-id',
+      'journey-bad-as-of',
+      'bad-min-position',
+    ]),
     ...guarded('read'),
-    '404': notFound('No event names this customer.', 'journey-not-found'),
+    '404': { description: 'No event names this customer (in the read model; with `asOf`, in the log).', headers: correlationHeader, content: json(schemaRef('NotFound'), ['journey-not-found', 'journey-replay-not-found']) },
     '503': notYet(['journey']),
   },
 });

@@ -14,7 +14,7 @@ export type JsonSchema = {
   description?: string;
   type?: JsonType | readonly JsonType[];
   const?: string | number | boolean;
-  enum?: readonly (string | number | boolean)[];
+  enum?: readonly (string | number | boolean | null)[];
   format?: string;
   pattern?: string;
   minLength?: number;
