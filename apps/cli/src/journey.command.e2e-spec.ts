@@ -76,7 +76,7 @@ describe(`cx journey against a running platform on ${testBackend}`, () => {
     expect(stdout).not.toContain(ESC);
     const positions = (JSON.parse((await cx(journey('--as-of', last, '--json'))).stdout) as { events: Array<{ position: string }> }).events.map((e) => e.position);
     const width = Math.max(...positions.map((p) => p.length));
-    const at = (i: number) => `#${positions[i].padStart(width)}`;
+    const at = (i: number) => `#${positions[i]}`.padStart(width + 1);
     expect(lines).toEqual([
       `Journey of ${ANA} (Ana García) as of log position ${last}: 10 events (times UTC)`,
       `${at(0)}  2025-03-03 08:15:00  -          registered Ana García · ana@example.com`,

@@ -153,7 +153,7 @@ function eventLine(event: ReplayedEvent, widths: { position: number }, paint: Pa
   const channel = (text(event.data.channel) ?? '-').padEnd(9);
   const changes = event.changes.map((c) => describeChange(c, paint)).join('; ');
   return [
-    paint('2', `#${event.position.padStart(widths.position)}`),
+    paint('2', `#${event.position}`.padStart(widths.position + 1)),
     paint('2', clock(event.time)),
     paint('36', channel),
     describe(event, paint) + (changes ? `  » ${changes}` : ''),
