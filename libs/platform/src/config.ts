@@ -78,7 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     projectionBatchSize: integer(env, 'CX_PROJECTION_BATCH_SIZE', 1000, 1, 10_000),
     kafka: loadKafkaConfig(env),
     projectorSource: projectorSource(env),
-    eventStoreDbUrl: env.EVENTSTOREDB_URL || undefined,
+    eventStoreDbUrl: eventStoreDbUrl(env),
     momentKinds: (env.CX_MOMENT_KINDS ?? '')
       .split(',')
       .map((kind) => kind.trim())
@@ -91,6 +91,14 @@ function projectorSource(env: NodeJS.ProcessEnv): 'log' | 'kafka' {
   if (source !== 'log' && source !== 'kafka') throw new ConfigError('CX_PROJECTOR_SOURCE', `must be log or kafka, got ${JSON.stringify(source)}`);
   if (source === 'kafka' && !env.KAFKA_BROKERS?.trim()) throw new ConfigError('CX_PROJECTOR_SOURCE', 'kafka needs KAFKA_BROKERS');
   return source;
+}
+
+function eventStoreDbUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.EVENTSTOREDB_URL?.trim() || undefined;
+  if (url && !/^esdb(\+discover)?:\/\/[^\s]+$/.test(url)) {
+    throw new ConfigError('EVENTSTOREDB_URL', 'must be an esdb:// or esdb+discover:// connection string, e.g. esdb://localhost:2113?tls=false');
+  }
+  return url;
 }
 
 function loadKafkaConfig(env: NodeJS.ProcessEnv): KafkaConfig | undefined {
