@@ -202,12 +202,19 @@ function routesOf(app: string, controller: Type): AppRoute[] {
   return found;
 }
 
+// Each app as configured by default, and with Kafka (the relay, the ingest topic, the projector folding the topic):
+// modules that only some settings bring in may bring routes.
 const config = loadConfig({});
+const withKafka = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', CX_PROJECTOR_SOURCE: 'kafka' });
 const apps = {
   cx: AppModule.forRoot(config),
   ingest: IngestAppModule.forRoot(config),
   query: QueryAppModule.forRoot(config),
   projector: ProjectorModule.forRoot(config),
+  'cx with Kafka': AppModule.forRoot(withKafka),
+  'ingest with Kafka': IngestAppModule.forRoot(withKafka),
+  'query with Kafka': QueryAppModule.forRoot(withKafka),
+  'projector with Kafka': ProjectorModule.forRoot(withKafka),
 };
 const routesByApp = Object.entries(apps).map(([app, root]) => ({ app, routes: [...new Set(controllersOf(root))].flatMap((controller) => routesOf(app, controller)) }));
 /** Each route once (the apps share controllers). */
@@ -220,6 +227,7 @@ describe('the routes of the apps', () => {
     // The ingest app serves no query, the projector no API at all: health and metrics only.
     expect(names.ingest).not.toContain('GET /v1/customers/{id}');
     expect(names.projector).toEqual(['GET /health', 'GET /metrics']);
+    expect(names['projector with Kafka']).toEqual(['GET /health', 'GET /metrics']);
     expect(appRoutes.length).toBeGreaterThan(15);
     expect(appRoutes.filter((route) => route.scopes.length > 0).length).toBeGreaterThan(10);
   });
@@ -321,6 +329,18 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toMatch(/^3\.1\.\d+$/);
     expect(operations(document).map(([name]) => name).sort()).toEqual(appRoutes.map((route) => route.name).sort());
     expect(JSON.parse(JSON.stringify(document))).toEqual(document);
+  });
+
+  it('declares each path template parameter, required, and has unique operation ids', () => {
+    const ids = operations(document).map(([, operation]) => operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [name, operation] of operations(document)) {
+      const path = name.split(' ')[1];
+      const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]).sort();
+      const declared = (operation.parameters ?? []).map((parameter) => deref<ParameterObject>(parameter)).filter((parameter) => parameter.in === 'path');
+      expect({ name, path: declared.map((parameter) => parameter.name).sort() }).toEqual({ name, path: templated });
+      for (const parameter of declared) expect({ name, parameter: parameter.name, required: parameter.required }).toEqual({ name, parameter: parameter.name, required: true });
+    }
   });
 
   it('names a server only when given one', () => {
