@@ -115,6 +115,42 @@ describeWithKafka(`the Kafka relay on ${testBackend}`, () => {
     expect(publisher.currentStatus).toBe('stopped');
   });
 
+  it('sends a request too large for the topic again in halves, in order, and keeps the smaller size', async () => {
+    const topic = uniqueTopic('cx.events.small');
+    const admin = kafka.admin();
+    await admin.connect();
+    // About 25 events of these per partition and request.
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '20000' }] }], waitForLeaders: true });
+    await admin.disconnect();
+    const warnings: string[] = [];
+    const small = new KafkaRelay({
+      store,
+      pool: database.pool,
+      kafka,
+      topic,
+      batchSize: 300,
+      lease: testBackend === 'postgres' ? 'database' : 'process',
+      logger: { log: () => undefined, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+    });
+    relays.push(small);
+    await small.start();
+    const events = await stored();
+    const last = events.at(-1)!.position;
+    await eventually(
+      () => small.position >= last,
+      () => `checkpoint ${small.position} to reach ${last} (${warnings.join('; ')})`,
+    );
+    const messages = await readTopic(kafka, topic);
+    const delivery = checkDelivery(messages, events);
+    expect(delivery.missing).toEqual([]);
+    expect(delivery.problems).toEqual([]);
+    // Partitions whose part fitted were written before the halves were sent: repeats, same ce_id.
+    expect(new Set(messages.map((m) => m.headers.cx_position)).size).toBe(new Set(messages.map((m) => m.headers.ce_id)).size);
+    expect(warnings.filter((w) => /too large for one request/.test(w)).length).toBeGreaterThanOrEqual(1);
+    expect(warnings.at(-1)).toMatch(/sending at most \d+ from now on/);
+    await small.stop();
+  });
+
   it('stopped mid-way, leaves exactly what it checkpointed on the topic; a new relay resumes from there and loses nothing', async () => {
     const topic = uniqueTopic('cx.events');
     const customers = ['fay', 'gus', 'hal', 'ivy'].map((n) => `${n}-${topic.slice(-8)}`);

@@ -54,7 +54,7 @@ export class RelayModule {
           inject: [EVENT_STORE, DATABASE, { token: Metrics, optional: true }],
           useFactory: (store: EventStore, database: Database, metrics?: Metrics) => {
             // kafkajs reports every failed connection attempt; the relay reports an outage once.
-            const client = createKafka(kafka, (level, message) => (level === 'debug' || level === 'info' ? logger.debug(message) : logger.verbose(message)), 'relay');
+            const client = createKafka(kafka, (_level, message) => logger.debug(message), 'relay');
             let counted: ((topic: string, events: number) => void) | undefined;
             const relay = new KafkaRelay({
               store,

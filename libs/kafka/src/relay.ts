@@ -25,7 +25,7 @@ export type KafkaRelayOptions = {
    * embedded database (one process opens it, and its single connection cannot be held for a lease).
    */
   lease: 'database' | 'process';
-  /** Events read from the log and sent to the broker in one request. Default 2000. */
+  /** Events read from the log and sent to the broker in one request. Default 5000. */
   batchSize?: number;
   /** Partitions of the topic when the relay creates it. Default 6. */
   partitions?: number;
@@ -120,6 +120,8 @@ export class KafkaRelay {
   private leaseHeld = false;
   private leaseClient?: PoolClient;
   private checkpoint: Position = 0n;
+  /** Events per produce request: the batch size, lowered for good when the broker finds a request too large. */
+  private sendLimit: number;
   private published = 0;
   private brokerConnected = false;
   private outageSince?: number;
@@ -130,7 +132,8 @@ export class KafkaRelay {
   constructor(private readonly options: KafkaRelayOptions) {
     this.name = options.name ?? 'relay';
     this.topic = options.topic;
-    this.batchSize = options.batchSize ?? 2000;
+    this.batchSize = options.batchSize ?? 5000;
+    this.sendLimit = this.batchSize;
     this.logger = options.logger ?? { log: () => undefined, warn: () => undefined, error: () => undefined };
     this.leaseKey = `${this.name}:${this.topic}`;
   }
@@ -244,6 +247,8 @@ export class KafkaRelay {
         await this.pause(wait);
       } finally {
         this.subscription = undefined;
+        // The next run may send other messages after one whose outcome is unknown: a new producer id.
+        await this.closeProducer();
       }
     }
   }
@@ -256,41 +261,43 @@ export class KafkaRelay {
     return BigInt(rows[0]?.position ?? 0);
   }
 
-  /** One batch: send until the broker acknowledges it, then move the checkpoint. */
+  /**
+   * One batch: send until the broker acknowledges all of it, then move the checkpoint. A failed
+   * send is retried with the very same messages, so the idempotent producer's sequence numbers
+   * let the broker drop what it had already written. When the messages must change (a request
+   * too large for the broker, sent again in halves), the producer is replaced first: a new
+   * producer id, so nothing new is ever taken for a repeat of something old.
+   */
   private async publish(events: readonly RecordedEvent[]): Promise<void> {
     const messages: Message[] = events.map(toKafkaMessage);
     const to = events[events.length - 1].position;
-    for (let attempt = 0; ; attempt++) {
+    for (let sent = 0, attempt = 0; sent < messages.length; ) {
       this.checkInterrupted();
+      const chunk = messages.slice(sent, sent + this.sendLimit);
       try {
         await this.connect();
-        await this.send(messages);
-        break;
+        await this.producer!.send({ topic: this.topic, messages: chunk, acks: -1, compression: CompressionTypes.None });
+        sent += chunk.length;
+        attempt = 0;
       } catch (error) {
         if (error instanceof Interrupted) throw error;
         const types = protocolTypes(error);
+        if (types.some((t) => TOO_LARGE.includes(t)) && chunk.length > 1) {
+          this.sendLimit = Math.ceil(chunk.length / 2);
+          this.logger.warn(`relay to ${this.topic}: ${chunk.length} events are too large for one request; sending at most ${this.sendLimit} from now on`);
+          await this.closeProducer();
+          continue;
+        }
         if (types.some((t) => SESSION_LOST.includes(t))) await this.closeProducer();
         if (types.some((t) => MISSING_TOPIC.includes(t))) this.topicReady = false;
         this.brokerDown(error);
-        await this.pause(this.backoffMs(attempt));
+        await this.pause(this.backoffMs(attempt++));
       }
     }
     this.brokerUp();
     await this.moveCheckpoint(to);
     this.published += events.length;
     this.options.onPublished?.(events.length);
-  }
-
-  /** A batch too large for the broker is sent in halves, one after the other (order kept). */
-  private async send(messages: Message[]): Promise<void> {
-    try {
-      await this.producer!.send({ topic: this.topic, messages, acks: -1, compression: CompressionTypes.None });
-    } catch (error) {
-      if (messages.length < 2 || !protocolTypes(error).some((t) => TOO_LARGE.includes(t))) throw error;
-      const half = Math.ceil(messages.length / 2);
-      await this.send(messages.slice(0, half));
-      await this.send(messages.slice(half));
-    }
   }
 
   private async moveCheckpoint(to: Position): Promise<void> {

@@ -8,8 +8,11 @@ export const testKafkaBrokers: string[] | undefined = process.env.KAFKA_BROKERS
   ? process.env.KAFKA_BROKERS.split(',').map((broker) => broker.trim()).filter(Boolean)
   : undefined;
 
-/** `describe` when a broker is configured, `describe.skip` otherwise. */
-export const describeWithKafka: jest.Describe = testKafkaBrokers ? describe : describe.skip;
+/**
+ * `describe` when a broker is configured, `describe.skip` otherwise. Read from globalThis, so that
+ * importing @cx/testing outside jest (the seed script, benchmarks) does not throw.
+ */
+export const describeWithKafka: jest.Describe = (testKafkaBrokers ? globalThis.describe : globalThis.describe?.skip) as jest.Describe;
 
 /** A topic name no other test file or run uses, so suites can share one broker. */
 export function uniqueTopic(prefix: string): string {
