@@ -28,19 +28,21 @@ export type Projection = {
 
 /**
  * A rebuild's fold into fresh tables that have no indexes or keys yet (the rebuild adds them after
- * `finish`). It must end with exactly the rows `apply` gives batch by batch. It may write rows it
- * will not change again as it goes (plain INSERTs: nothing can conflict, and nothing may be read
- * back from its tables, which have no indexes yet) and writes the rest in `finish`. After
- * `finish`, the rebuild goes on with `apply` on the same tables.
+ * `finish`). It must end with exactly the rows `apply` gives batch by batch. `add` folds a batch
+ * in memory and may hand back the writing of rows it will not change again (plain INSERTs: nothing
+ * can conflict, and nothing may be read back, there are no indexes yet); the rebuild runs each
+ * write in a transaction of its own, in order, while it folds the next batches. `finish` writes
+ * the rest; after it the rebuild goes on with `apply` on the same tables.
  */
 export type BulkFold = {
-  add(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
+  add(events: readonly RecordedEvent[]): BulkWrite | undefined;
   finish(manager: EntityManager): Promise<void>;
   /** Entries held in memory (customers, moments, ...): the rebuild calls `finish` early when it grows too large. */
   readonly held: number;
 };
 
-/** `rebuilding`: its version changed; the tables of the old version serve readers until the rebuild switches. */
+export type BulkWrite = (manager: EntityManager) => Promise<void>;
+
 export type ProjectionStatus = 'starting' | 'running' | 'standby' | 'failed' | 'stopped' | 'rebuilding';
 
 export type ProjectionState = {

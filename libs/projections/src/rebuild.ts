@@ -1,7 +1,7 @@
 import type { EventStore, Position, RecordedEvent } from '@cx/event-store';
 import { performance } from 'node:perf_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { BulkFold, Projection, RebuildPhase } from './projection.js';
+import type { BulkFold, BulkWrite, Projection, RebuildPhase } from './projection.js';
 import type { RebuildRequests, RebuildRow } from './rebuild-requests.js';
 import {
   dependentsOf,
@@ -72,22 +72,30 @@ export class RebuildAbortedError extends Error {
 /** Without a bulk fold of its own, a projection's rebuild gathers events and hands them to `apply` in large batches. */
 export function batchingFold(projection: Projection, size: number): BulkFold {
   let buffer: RecordedEvent[] = [];
-  const flush = async (manager: EntityManager) => {
+  const take = () => {
     const events = buffer;
     buffer = [];
-    if (events.length > 0) await projection.apply(events, manager);
+    return events;
   };
   return {
     get held() {
       return buffer.length;
     },
-    async add(events, manager) {
+    add(events) {
       for (const event of events) buffer.push(event);
-      if (buffer.length >= size) await flush(manager);
+      if (buffer.length < size) return undefined;
+      const batch = take();
+      return (manager) => projection.apply(batch, manager);
     },
-    finish: flush,
+    async finish(manager) {
+      const batch = take();
+      if (batch.length > 0) await projection.apply(batch, manager);
+    },
   };
 }
+
+/** Writes a projection may have waiting while the next batches are folded. */
+const WRITES_IN_FLIGHT = 2;
 
 type Target = {
   projection: Projection;
@@ -95,6 +103,9 @@ type Target = {
   handles: ReadonlySet<string>;
   deferred: DeferredIndexes;
   fold?: BulkFold;
+  /** Its writes, chained so they run one after the other in log order; the oldest first. */
+  writes: Promise<void>[];
+  failure?: Error;
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -129,6 +140,10 @@ export class ProjectionRebuild {
   private started = 0;
   private reported = 0;
   private switched = false;
+  /** Seconds spent in each phase, for the log. */
+  private readonly timings: string[] = [];
+  private phaseStarted = 0;
+  private step = 'preparing';
 
   constructor(
     private readonly host: RebuildHost,
@@ -143,6 +158,7 @@ export class ProjectionRebuild {
       schema: rebuildSchemaOf(projection.name),
       handles: new Set(projection.handles),
       deferred: { constraints: [], indexes: [] },
+      writes: [],
     }));
     this.types = [...new Set(projections.flatMap((p) => p.handles))];
   }
@@ -155,7 +171,9 @@ export class ProjectionRebuild {
     try {
       await this.build();
       const seconds = (performance.now() - this.started) / 1000;
-      this.host.logger.log(`rebuild of ${label}: switched at position ${this.position} after ${seconds.toFixed(1)} s (${Math.round(this.rate() ?? 0)} events/s)`);
+      this.host.logger.log(
+        `rebuild of ${label}: switched at position ${this.position} after ${seconds.toFixed(1)} s (${Math.round(this.rate() ?? 0)} events/s; ${this.timings.join(', ')})`,
+      );
       return 'done';
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -170,6 +188,7 @@ export class ProjectionRebuild {
 
   private async build(): Promise<void> {
     const { dataSource, store } = this.host;
+    this.enter('preparing');
     for (const t of this.targets) {
       const dependents = await dependentsOf(dataSource.manager, t.projection.tables);
       if (dependents.length > 0) {
@@ -180,34 +199,34 @@ export class ProjectionRebuild {
       );
     }
 
+    this.enter('building');
     // 1. Building: from the start of the log to its head as it is now.
     this.target = await store.headPosition();
     await this.report(true);
     for (const t of this.targets) t.fold = t.projection.bulk?.() ?? batchingFold(t.projection, this.options.applyBatchSize);
     const held = () => this.targets.reduce((sum, t) => sum + (t.fold?.held ?? 0), 0);
-    await this.follow(this.target, (t, events, m) => t.fold!.add(events, m), () => held() > this.options.maxHeld);
+    await this.follow(this.target, (t, events) => t.fold!.add(events), () => held() > this.options.maxHeld);
     if (this.position < this.target) this.host.logger.warn(`rebuild of ${this.names.join(', ')}: ${held()} entries held at position ${this.position}; writing them and going on batch by batch`);
-    for (const t of this.targets) await this.inSchema(t, (m) => t.fold!.finish(m));
+    await Promise.all(this.targets.map((t) => this.inSchema(t, (m) => t.fold!.finish(m))));
     for (const t of this.targets) t.fold = undefined;
 
     // 2. Indexing.
-    this.phase = 'indexing';
+    this.enter('indexing');
     await this.report(true);
-    for (const t of this.targets) {
-      await dataSource.transaction((m) => finishLoad(m, t.projection, t.deferred, { unlogged: this.options.unlogged }));
-    }
+    // Each projection's tables in a transaction of its own, side by side: the server builds indexes in parallel.
+    await Promise.all(this.targets.map((t) => dataSource.transaction((m) => finishLoad(m, t.projection, t.deferred, { unlogged: this.options.unlogged }))));
 
     // 3. Catching up with the live checkpoints while they move on.
-    this.phase = 'catching-up';
+    this.enter('catching-up');
     for (;;) {
       const goal = await this.liveGoal();
       this.target = goal > this.target ? goal : this.target;
       if (goal - this.position <= BigInt(this.options.batchSize)) break;
-      await this.follow(goal, (t, events, m) => t.projection.apply(events, m));
+      await this.follow(goal, (t, events) => (m) => t.projection.apply(events, m));
     }
 
     // 4. Switching.
-    this.phase = 'switching';
+    this.enter('switching');
     await this.report(true);
     await dropSchemas(dataSource, this.targets.map((t) => retiredSchemaOf(t.projection.name)));
     for (let attempt = 1; ; attempt++) {
@@ -216,7 +235,7 @@ export class ProjectionRebuild {
       let switched = false;
       try {
         const goal = [...frozen.values()].reduce((max, c) => (c.position > max ? c.position : max), 0n);
-        await this.follow(goal, (t, events, m) => t.projection.apply(events, m));
+        await this.follow(goal, (t, events) => (m) => t.projection.apply(events, m));
         await this.switchOver(frozen);
         switched = true;
       } catch (error) {
@@ -231,6 +250,7 @@ export class ProjectionRebuild {
       this.host.logger.warn(`rebuild of ${this.names.join(', ')}: the live tables were busy, switching again (attempt ${attempt + 1})`);
       await sleep(Math.min(50 * attempt, 1_000));
     }
+    this.enter('done');
     await dropSchemas(dataSource, this.targets.flatMap((t) => [retiredSchemaOf(t.projection.name), t.schema])).catch((error: unknown) =>
       this.host.logger.warn(`rebuild of ${this.names.join(', ')}: could not drop the old tables: ${(error as Error).message}`),
     );
@@ -278,14 +298,13 @@ export class ProjectionRebuild {
   }
 
   /**
-   * Reads the log from the rebuild's position until `goal` (or until `stopEarly`), the next batch
-   * read while the current one is folded. Events past `goal` in the last batch are folded too.
+   * Reads the log from the rebuild's position until `goal` (or until `stopEarly`), and folds it.
+   * The next batch is read while the current one is folded, and a projection's writes run (one at
+   * a time, in order) while the next batches are folded: reading, folding in this process and
+   * writing in the database overlap. Events past `goal` in the last batch are folded too. Returns
+   * once every write is done.
    */
-  private async follow(
-    goal: Position,
-    fold: (t: Target, events: readonly RecordedEvent[], manager: EntityManager) => Promise<void>,
-    stopEarly?: () => boolean,
-  ): Promise<void> {
+  private async follow(goal: Position, fold: (t: Target, events: readonly RecordedEvent[]) => BulkWrite | undefined, stopEarly?: () => boolean): Promise<void> {
     const limit = this.options.batchSize;
     const read = (after: Position) => {
       const reading = this.host.store.readAll(after, { limit, types: this.types });
@@ -293,34 +312,62 @@ export class ProjectionRebuild {
       return reading;
     };
     let next: Promise<RecordedEvent[]> | undefined;
-    while (this.position < goal) {
-      this.checkMayContinue();
-      const events = await (next ?? read(this.position));
-      next = undefined;
-      if (events.length === 0) {
-        // Everything up to `goal` was visible before this read, and none of it is of our types.
-        this.position = goal;
-        break;
-      }
-      const last = events[events.length - 1].position;
-      if (events.length === limit && last < goal) next = read(last);
-      const from = this.position;
-      await Promise.all(
-        this.targets.map(async (t) => {
+    try {
+      while (this.position < goal) {
+        this.checkMayContinue();
+        const failed = this.targets.find((t) => t.failure);
+        if (failed) throw failed.failure;
+        const events = await (next ?? read(this.position));
+        next = undefined;
+        if (events.length === 0) {
+          // Everything up to `goal` was visible before this read, and none of it is of our types.
+          this.position = goal;
+          break;
+        }
+        const last = events[events.length - 1].position;
+        if (events.length === limit && last < goal) next = read(last);
+        const from = this.position;
+        for (const t of this.targets) {
           const relevant = events.filter((e) => t.handles.has(e.type));
-          if (relevant.length === 0) return;
+          if (relevant.length === 0) continue;
+          let write: BulkWrite | undefined;
           try {
-            await this.inSchema(t, (m) => fold(t, relevant, m));
+            write = fold(t, relevant);
           } catch (error) {
-            throw new Error(`${t.projection.name} failed on the events after position ${from} up to ${last}: ${(error as Error).message}`, { cause: error });
+            throw this.failedOn(t, from, last, error);
           }
-        }),
-      );
-      // A short batch is everything visible after our position, and `goal` was visible before the read.
-      this.position = events.length < limit && goal > last ? goal : last;
-      await this.report();
-      if (stopEarly?.()) break;
+          if (write) await this.queue(t, write, from, last);
+        }
+        // A short batch is everything visible after our position, and `goal` was visible before the read.
+        this.position = events.length < limit && goal > last ? goal : last;
+        await this.report();
+        if (stopEarly?.()) break;
+      }
+    } finally {
+      await Promise.all(this.targets.flatMap((t) => t.writes.splice(0)));
     }
+    const failed = this.targets.find((t) => t.failure);
+    if (failed) throw failed.failure;
+  }
+
+  /** Chains a write after the projection's earlier ones; waits for the oldest when too many are waiting. */
+  private async queue(t: Target, write: BulkWrite, from: Position, last: Position): Promise<void> {
+    const previous = t.writes.at(-1) ?? Promise.resolve();
+    t.writes.push(
+      previous.then(async () => {
+        if (t.failure) return;
+        try {
+          await this.inSchema(t, write);
+        } catch (error) {
+          t.failure = this.failedOn(t, from, last, error);
+        }
+      }),
+    );
+    if (t.writes.length > WRITES_IN_FLIGHT) await t.writes.shift();
+  }
+
+  private failedOn(t: Target, from: Position, last: Position, error: unknown): Error {
+    return new Error(`${t.projection.name} failed on the events after position ${from} up to ${last}: ${(error as Error).message}`, { cause: error });
   }
 
   private inSchema<T>(t: Target, work: (manager: EntityManager) => Promise<T>): Promise<T> {
@@ -329,6 +376,14 @@ export class ProjectionRebuild {
       await useSchema(m, t.schema, { synchronousCommit: false });
       return work(m);
     });
+  }
+
+  private enter(phase: RebuildPhase | 'preparing' | 'done'): void {
+    const now = performance.now();
+    if (this.phaseStarted > 0) this.timings.push(`${this.step} ${((now - this.phaseStarted) / 1000).toFixed(1)} s`);
+    this.phaseStarted = now;
+    this.step = phase;
+    if (phase !== 'done' && phase !== 'preparing') this.phase = phase;
   }
 
   private checkMayContinue(): void {

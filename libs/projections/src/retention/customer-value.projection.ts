@@ -95,11 +95,14 @@ export const customerValueProjection: Projection = {
       get held() {
         return tiers.size;
       },
-      async add(events, manager) {
+      add(events) {
         const batch = rowsOf(events);
-        if (batch.payments.length > 0) await manager.query(insertPayments, [JSON.stringify(batch.payments)]);
-        if (batch.changes.length > 0) await manager.query(insertChanges, [JSON.stringify(batch.changes)]);
         for (const [customerId, tier] of batch.tiers) tiers.set(customerId, tier);
+        if (batch.payments.length === 0 && batch.changes.length === 0) return undefined;
+        return async (manager) => {
+          if (batch.payments.length > 0) await manager.query(insertPayments, [JSON.stringify(batch.payments)]);
+          if (batch.changes.length > 0) await manager.query(insertChanges, [JSON.stringify(batch.changes)]);
+        };
       },
       async finish(manager) {
         await insertRows(manager, insertTiers, [...tiers.values()]);

@@ -337,7 +337,7 @@ export const retentionEpisodesProjection: Projection = {
       get held() {
         return states.size + episodes.size;
       },
-      async add(events) {
+      add(events) {
         const changes = newChanges();
         const dirty = new Set<string>();
         for (const event of events) {
@@ -350,6 +350,7 @@ export const retentionEpisodesProjection: Projection = {
           }
           for (const change of foldRiskEvent(customer, event, changes)) record(change, episodes, dirty, marks);
         }
+        return undefined;
       },
       async finish(manager) {
         const customers = [...states.values()];

@@ -263,8 +263,9 @@ export const complaintsProjection: Projection = {
       get held() {
         return changes.size;
       },
-      async add(events) {
+      add(events) {
         foldInto(changes, events);
+        return undefined;
       },
       async finish(manager) {
         // Steps of a complaint whose filing is not in the log change no row, as in apply.

@@ -380,7 +380,7 @@ export const customer360Projection: Projection = {
       get held() {
         return states.size;
       },
-      async add(events) {
+      add(events) {
         // The changes matter to apply's writes only; the states hold everything the rows are made of.
         const changes = newChanges();
         for (const event of events) {
@@ -393,6 +393,7 @@ export const customer360Projection: Projection = {
           }
           applyEvent(state, event, changes);
         }
+        return undefined;
       },
       async finish(manager) {
         const all = [...states.values()];

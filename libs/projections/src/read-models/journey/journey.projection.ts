@@ -61,9 +61,9 @@ export const journeyProjection: Projection = {
   bulk() {
     return {
       held: 0,
-      async add(events, manager) {
+      add(events) {
         const rows = journeyRows(events);
-        if (rows.length > 0) await manager.query(INSERT_ROWS, [JSON.stringify(rows)]);
+        return rows.length === 0 ? undefined : async (manager) => void (await manager.query(INSERT_ROWS, [JSON.stringify(rows)]));
       },
       async finish() {},
     };

@@ -155,7 +155,7 @@ function bulkFold(): BulkFold {
     get held() {
       return moments.size + waitingCount;
     },
-    async add(events, manager) {
+    add(events) {
       const newMoments: MomentRow[] = [];
       const answers: FeedbackFull[] = [];
       for (const event of events) {
@@ -182,8 +182,11 @@ function bulkFold(): BulkFold {
           }
         }
       }
-      if (newMoments.length > 0) await manager.query(BULK_MOMENTS, [JSON.stringify(newMoments)]);
-      if (answers.length > 0) await manager.query(BULK_FEEDBACK, [JSON.stringify(answers)]);
+      if (newMoments.length === 0 && answers.length === 0) return undefined;
+      return async (manager) => {
+        if (newMoments.length > 0) await manager.query(BULK_MOMENTS, [JSON.stringify(newMoments)]);
+        if (answers.length > 0) await manager.query(BULK_FEEDBACK, [JSON.stringify(answers)]);
+      };
     },
     async finish(manager) {
       await insertRows(manager, BULK_FEEDBACK, [...waiting.values()].flat().map((row) => rated(row, undefined)));
