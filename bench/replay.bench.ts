@@ -24,13 +24,13 @@ import { JourneyReplayer, readModelSchema } from '@cx/projections';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-// Not through @cx/testing: its index loads the Kafka test helpers, which need Jest's globals.
+// Straight from the file, not @cx/testing: its index also loads test-only helpers (Jest's Kafka wrappers).
 import { type CloudEventJson, generateJourneys } from '../libs/testing/src/journeys.js';
 import { writeDocsSection } from './bench-report.js';
 
@@ -244,6 +244,7 @@ async function main() {
         },
       },
     ];
+    const loadBefore = loadavg()[0];
     const samples = sides.map(() => [] as number[]);
     const shapes = sides.map(() => ({ folded: 0, returned: 0 }));
     for (let i = 0; i < warmup + runs; i++) {
@@ -258,6 +259,7 @@ async function main() {
     if (shapes[0].folded !== Math.floor(stored / 2) || shapes[4].returned !== shapes[0].folded) {
       throw new Error(`the replay folded ${shapes[0].folded} events, the raw read found ${shapes[4].returned}; expected ${Math.floor(stored / 2)}`);
     }
+    const loadAfter = loadavg()[0];
     await app.stop();
     app = undefined;
     await store.close();
@@ -273,7 +275,7 @@ async function main() {
       '',
       '- **Command:** `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:replay`',
       `- **Date:** ${new Date().toISOString().slice(0, 19)}Z; the run took ${Math.round((Date.now() - started) / 1000)} s.`,
-      `- **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL on the same host.`,
+      `- **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL on the same host. Load average (1 min) ${loadBefore.toFixed(1)} when the measurements began, ${loadAfter.toFixed(1)} when they ended: other work shared the cores.`,
       `- **Log:** ${fmt(total)} events: ${fmt(stored)} of one customer (moments on six channels, answers, a complaint lifecycle every 40 contacts, a tier move every 500) spread evenly among ${fmt(total - stored)} of generated background customers; all stored through the ingest write path (personal data sealed).`,
       `- **Replay:** as of the middle of the customer's history (log position ${middlePosition}: ${fmt(shapes[0].folded)} of their events read through the log's customer index and folded with the customer 360 rules, what each event changed, personal data opened for the page and the profile). HTTP: the query app (folds nothing) as its own process, request to parsed JSON.`,
       `- **Baseline:** the same ${fmt(shapes[4].returned)} rows read from the log exactly as the replay reads them (\`readCustomerTimeline\` through the customer index, in one snapshot, rows parsed by the driver), folding nothing: no fold, no personal data opened, no HTTP.`,
