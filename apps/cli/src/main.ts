@@ -1,8 +1,10 @@
-import { type CliIo, CliError, EXIT } from './cli-io.js';
+import { type CliIo, CliError, type Command, EXIT } from './cli-io.js';
 import { commands } from './commands.js';
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  const loaded = await Promise.all(commands.map((load) => load()));
+  // One at a time: jest's ESM loader fails on concurrent imports of modules that share a dependency.
+  const loaded: Command[] = [];
+  for (const load of commands) loaded.push(await load());
   const [name, ...rest] = argv;
   const help = () => {
     io.stdout.write(
