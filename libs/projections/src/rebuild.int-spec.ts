@@ -174,6 +174,48 @@ describe(`blue/green rebuilds on ${testBackend}`, () => {
     expect(await snapshot()).toEqual(live);
   });
 
+  it('folds the odd cases of satisfaction as apply does: a moment id seen twice, answers before their moment or to another customer\'s', async () => {
+    const r = runner();
+    await r.start();
+    const tag = randomUUID().slice(0, 8);
+    const moment = (momentId: string, customerId: string, kind: string, at: string): EventToAppend => ({
+      id: randomUUID(),
+      type: 'moment.recorded.v1',
+      data: { momentId, customerId, kind, channel: 'phone', area: 'billing', occurredAt: at },
+    });
+    const answer = (customerId: string, momentId: string | undefined, nps: number, at: string): EventToAppend => ({
+      id: randomUUID(),
+      type: 'feedback.submitted.v1',
+      data: { customerId, ...(momentId ? { momentId } : {}), nps, submittedAt: at },
+    });
+    const [ana, bea] = [`ana-${tag}`, `bea-${tag}`];
+    await store.append(`customer-${ana}`, [
+      answer(ana, `m1-${tag}`, 9, '2025-03-01T10:00:00Z'), // before its moment
+      answer(bea, `m1-${tag}`, 3, '2025-03-01T10:01:00Z'), // to a moment that turns out to be ana's
+      answer(ana, `m9-${tag}`, 5, '2025-03-01T10:02:00Z'), // its moment never comes
+      answer(ana, undefined, 7, '2025-03-01T10:03:00Z'), // rates no moment
+      moment(`m1-${tag}`, ana, 'billing', '2025-03-01T09:00:00Z'),
+      moment(`m1-${tag}`, bea, 'payment', '2025-03-01T09:30:00Z'), // the same id again: the first stays
+      answer(ana, `m1-${tag}`, 8, '2025-03-01T11:00:00Z'),
+      answer(bea, `m1-${tag}`, 2, '2025-03-01T11:01:00Z'),
+    ]);
+    await until(caughtUp(r, ['satisfaction']), 'satisfaction folded live');
+    const satisfaction = [allProjections.find((p) => p.name === 'satisfaction')!];
+    const live = await snapshot(satisfaction);
+    const mine = (await database.pool.query(`SELECT customer_id, nps, kind FROM rm_feedback WHERE customer_id IN ($1, $2) ORDER BY submitted_at`, [ana, bea])).rows;
+    expect(mine).toEqual([
+      { customer_id: ana, nps: 9, kind: 'billing' },
+      { customer_id: bea, nps: 3, kind: null },
+      { customer_id: ana, nps: 5, kind: null },
+      { customer_id: ana, nps: 7, kind: null },
+      { customer_id: ana, nps: 8, kind: 'billing' },
+      { customer_id: bea, nps: 2, kind: null },
+    ]);
+    const [request] = await r.requestRebuild(['satisfaction']);
+    await rebuilt(r, ['satisfaction'], [request.id]);
+    expect(await snapshot(satisfaction)).toEqual(live);
+  });
+
   it('keeps answering queries from whole tables while rebuilding, with events arriving, then switches to tables that have them all', async () => {
     const r = runner({ rebuild: { batchSize: 200 } });
     await r.start();

@@ -41,7 +41,11 @@ export type RebuildOptions = {
   batchSize: number;
   /** Entries the bulk folds may hold in memory together; past it they write what they hold and `apply` takes over. */
   maxHeld: number;
-  /** Build unlogged tables (SET LOGGED before the switch). */
+  /**
+   * Build unlogged tables (SET LOGGED before the switch). Off by default: SET LOGGED rewrites each
+   * table into the write-ahead log anyway, and measured slower overall than logging the bare
+   * tables' inserts as they come (docs/benchmarks.md).
+   */
   unlogged: boolean;
   /** Events a projection without a bulk fold gets per `apply` while building. */
   applyBatchSize: number;
@@ -54,7 +58,7 @@ export type RebuildOptions = {
 export const defaultRebuildOptions: RebuildOptions = {
   batchSize: 5_000,
   maxHeld: 1_000_000,
-  unlogged: true,
+  unlogged: false,
   applyBatchSize: 20_000,
   progressEveryMs: 1_000,
   lockTimeoutMs: 500,
@@ -115,11 +119,11 @@ const lockNotAvailable = (error: unknown) => (error as { code?: string }).code =
  * One blue/green rebuild of one or more projections, reading the log once for all of them:
  *
  *  1. building: each projection's migrations create fresh tables in its own schema
- *     (`cx_rebuild_<name>`), unlogged, without keys or indexes when it has a bulk fold; the log is
- *     read from position 0 up to the head in large batches and folded there (bulk folds keep their
- *     state in memory and write each row about once), while the live tables go on serving reads
- *     and following the log;
- *  2. indexing: the tables become logged, get their keys and indexes back, and are analysed;
+ *     (`cx_rebuild_<name>`), without keys or indexes when it has a bulk fold; the log is read from
+ *     position 0 up to the head in large batches and folded there (bulk folds write each row about
+ *     once), while the live tables go on serving reads and following the log;
+ *  2. indexing: the tables get their keys and indexes back (built in one sorted pass each), and
+ *     are analysed;
  *  3. catching up: batches folded with `apply` until close to the live checkpoints;
  *  4. switching: the live projections pause, the rebuild folds the last events up to their frozen
  *     checkpoints, and one transaction locks the live tables, moves them out of `public` and the
@@ -189,15 +193,17 @@ export class ProjectionRebuild {
   private async build(): Promise<void> {
     const { dataSource, store } = this.host;
     this.enter('preparing');
-    for (const t of this.targets) {
-      const dependents = await dependentsOf(dataSource.manager, t.projection.tables);
-      if (dependents.length > 0) {
-        throw new Error(`${dependents.join(', ')} depend(s) on the tables of ${t.projection.name}; a switch would leave them on the old tables`);
-      }
-      t.deferred = await dataSource.transaction((m) =>
-        prepareRebuildSchema(m, t.projection, { unlogged: this.options.unlogged, deferIndexes: t.projection.bulk !== undefined }),
-      );
-    }
+    await Promise.all(
+      this.targets.map(async (t) => {
+        const dependents = await dependentsOf(dataSource.manager, t.projection.tables);
+        if (dependents.length > 0) {
+          throw new Error(`${dependents.join(', ')} depend(s) on the tables of ${t.projection.name}; a switch would leave them on the old tables`);
+        }
+        t.deferred = await dataSource.transaction((m) =>
+          prepareRebuildSchema(m, t.projection, { unlogged: this.options.unlogged, deferIndexes: t.projection.bulk !== undefined }),
+        );
+      }),
+    );
 
     this.enter('building');
     // 1. Building: from the start of the log to its head as it is now.

@@ -99,9 +99,11 @@ export const customerValueProjection: Projection = {
         const batch = rowsOf(events);
         for (const [customerId, tier] of batch.tiers) tiers.set(customerId, tier);
         if (batch.payments.length === 0 && batch.changes.length === 0) return undefined;
+        const payments = batch.payments.length > 0 ? JSON.stringify(batch.payments) : undefined;
+        const changes = batch.changes.length > 0 ? JSON.stringify(batch.changes) : undefined;
         return async (manager) => {
-          if (batch.payments.length > 0) await manager.query(insertPayments, [JSON.stringify(batch.payments)]);
-          if (batch.changes.length > 0) await manager.query(insertChanges, [JSON.stringify(batch.changes)]);
+          if (payments) await manager.query(insertPayments, [payments]);
+          if (changes) await manager.query(insertChanges, [changes]);
         };
       },
       async finish(manager) {

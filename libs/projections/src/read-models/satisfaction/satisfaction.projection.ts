@@ -112,17 +112,7 @@ const INSERT_FEEDBACK = `
            submitted_at timestamptz, position bigint)
     LEFT JOIN rm_moments m ON m.moment_id = x.moment_id AND m.customer_id = x.customer_id`;
 
-/** What an answer takes from the moment it rates. */
-type Rated = Pick<MomentRow, 'customer_id' | 'kind' | 'channel' | 'channel_group' | 'area'>;
 type FeedbackFull = FeedbackRow & { kind: string | null; channel: string | null; channel_group: string | null; area: string | null };
-
-const rated = (row: FeedbackRow, moment: Rated | undefined): FeedbackFull => ({
-  ...row,
-  kind: moment?.kind ?? null,
-  channel: moment?.channel ?? null,
-  channel_group: moment?.channel_group ?? null,
-  area: moment?.area ?? null,
-});
 
 /** Plain INSERTs of final rows, for a rebuild's bare tables. */
 const BULK_MOMENTS = `
@@ -130,7 +120,7 @@ const BULK_MOMENTS = `
                           wait_seconds, expected_wait_seconds, wait_explained, occurred_at, position)
   SELECT m.moment_id, m.customer_id, m.kind, m.channel, m.channel_group, m.area, m.touchpoint, m.outcome,
          m.wait_seconds, m.expected_wait_seconds, m.wait_explained, m.occurred_at, m.position
-    FROM jsonb_to_recordset($1::jsonb) AS m(
+    FROM json_to_recordset($1::json) AS m(
            moment_id text, customer_id text, kind text, channel text, channel_group text, area text, touchpoint text,
            outcome text, wait_seconds double precision, expected_wait_seconds double precision, wait_explained boolean,
            occurred_at timestamptz, position bigint)`;
@@ -138,58 +128,79 @@ const BULK_MOMENTS = `
 const BULK_FEEDBACK = `
   INSERT INTO rm_feedback (feedback_id, customer_id, moment_id, nps, csat, ces, submitted_at, kind, channel, channel_group, area, position)
   SELECT x.feedback_id, x.customer_id, x.moment_id, x.nps, x.csat, x.ces, x.submitted_at, x.kind, x.channel, x.channel_group, x.area, x.position
-    FROM jsonb_to_recordset($1::jsonb) AS x(
+    FROM json_to_recordset($1::json) AS x(
            feedback_id uuid, customer_id text, moment_id text, nps smallint, csat smallint, ces smallint,
            submitted_at timestamptz, kind text, channel text, channel_group text, area text, position bigint)`;
 
 /**
- * The rebuild's fold: what an answer needs of its moment is kept in memory, so every row is final
- * when written. An answer that comes before its moment waits in memory for it; one whose moment
- * never comes (or is another customer's) is written unattributed at the end, as apply leaves it.
+ * The rebuild's fold: what an answer needs of its moment is kept in memory (in flat arrays, one
+ * slot per moment), so every row is final when written. An answer that comes before its moment
+ * waits in memory for it; one whose moment never comes (or is another customer's) is written
+ * unattributed at the end, as apply leaves it. The first moment of an id wins, as in apply.
  */
 function bulkFold(): BulkFold {
-  const moments = new Map<string, Rated>();
+  const slots = new Map<string, number>();
+  const customers: string[] = [];
+  const kinds: string[] = [];
+  const channels: string[] = [];
+  const groups: Array<string | null> = [];
+  const areas: Array<string | null> = [];
   const waiting = new Map<string, FeedbackRow[]>();
   let waitingCount = 0;
+  const rate = (row: FeedbackRow, slot: number | undefined): FeedbackFull =>
+    slot === undefined || customers[slot] !== row.customer_id
+      ? { ...row, kind: null, channel: null, channel_group: null, area: null }
+      : { ...row, kind: kinds[slot], channel: channels[slot], channel_group: groups[slot], area: areas[slot] };
   return {
     get held() {
-      return moments.size + waitingCount;
+      return slots.size + waitingCount;
     },
     add(events) {
-      const newMoments: MomentRow[] = [];
+      const moments: MomentRow[] = [];
       const answers: FeedbackFull[] = [];
       for (const event of events) {
         if (event.type === MOMENT) {
           const row = momentRow(event);
-          if (moments.has(row.moment_id)) continue;
-          moments.set(row.moment_id, { customer_id: row.customer_id, kind: row.kind, channel: row.channel, channel_group: row.channel_group, area: row.area });
-          newMoments.push(row);
+          if (slots.has(row.moment_id)) continue;
+          const slot = customers.length;
+          slots.set(row.moment_id, slot);
+          customers.push(row.customer_id);
+          kinds.push(row.kind);
+          channels.push(row.channel);
+          groups.push(row.channel_group);
+          areas.push(row.area);
+          moments.push(row);
           const early = waiting.get(row.moment_id);
           if (early) {
-            // The moment id is taken now, by this customer: every waiting answer is settled.
+            // The moment id is taken now: every answer waiting for it is settled, rated or not.
             waiting.delete(row.moment_id);
             waitingCount -= early.length;
-            for (const answer of early) answers.push(rated(answer, answer.customer_id === row.customer_id ? row : undefined));
+            for (const answer of early) answers.push(rate(answer, slot));
           }
         } else if (event.type === FEEDBACK) {
           const row = feedbackRow(event);
-          const moment = row.moment_id === null ? undefined : moments.get(row.moment_id);
-          if (row.moment_id !== null && moment === undefined) {
-            waiting.set(row.moment_id, [...(waiting.get(row.moment_id) ?? []), row]);
+          const slot = row.moment_id === null ? undefined : slots.get(row.moment_id);
+          if (row.moment_id !== null && slot === undefined) {
+            const list = waiting.get(row.moment_id);
+            if (list) list.push(row);
+            else waiting.set(row.moment_id, [row]);
             waitingCount += 1;
           } else {
-            answers.push(rated(row, moment?.customer_id === row.customer_id ? moment : undefined));
+            answers.push(rate(row, slot));
           }
         }
       }
-      if (newMoments.length === 0 && answers.length === 0) return undefined;
+      // Serialised now: the rows die young, the text waits for its turn to be written.
+      const momentsJson = moments.length > 0 ? JSON.stringify(moments) : undefined;
+      const answersJson = answers.length > 0 ? JSON.stringify(answers) : undefined;
+      if (!momentsJson && !answersJson) return undefined;
       return async (manager) => {
-        if (newMoments.length > 0) await manager.query(BULK_MOMENTS, [JSON.stringify(newMoments)]);
-        if (answers.length > 0) await manager.query(BULK_FEEDBACK, [JSON.stringify(answers)]);
+        if (momentsJson) await manager.query(BULK_MOMENTS, [momentsJson]);
+        if (answersJson) await manager.query(BULK_FEEDBACK, [answersJson]);
       };
     },
     async finish(manager) {
-      await insertRows(manager, BULK_FEEDBACK, [...waiting.values()].flat().map((row) => rated(row, undefined)));
+      await insertRows(manager, BULK_FEEDBACK, [...waiting.values()].flat().map((row) => rate(row, undefined)));
       waiting.clear();
       waitingCount = 0;
     },
