@@ -358,7 +358,7 @@ export class ProjectionRunner {
         name,
       ]),
     );
-    if (!updated) throw new NotFailedError(name, row?.status ?? 'unknown');
+    if (!updated) throw new NotFailedError(name, row?.status ?? 'not started yet');
     await this.poll();
     return { status: 'retrying' };
   }

@@ -106,17 +106,22 @@ export class RebuildRequests {
     );
   }
 
+  /** Records how the rebuilds ended; returns how many were still requested or running (not abandoned meanwhile). */
   async finish(
     ids: readonly string[],
     outcome: { status: 'done' | 'failed'; position: bigint; eventsPerSecond: number | null; error?: string },
     db: Queryable = this.db,
-  ): Promise<void> {
-    await db.query(
+  ): Promise<number> {
+    const updated = returnedRows<{ id: string }>(
+      await db.query(
       `UPDATE cx_projection_rebuilds
           SET status = $2, position = $3, events_per_second = $4, error = $5, eta_seconds = NULL, finished_at = now()
-        WHERE id = ANY($1::bigint[]) AND status IN ('requested', 'running')`,
-      [ids, outcome.status, outcome.position.toString(), outcome.eventsPerSecond, outcome.error?.slice(0, 2000) ?? null],
+        WHERE id = ANY($1::bigint[]) AND status IN ('requested', 'running')
+        RETURNING id::text AS id`,
+        [ids, outcome.status, outcome.position.toString(), outcome.eventsPerSecond, outcome.error?.slice(0, 2000) ?? null],
+      ),
     );
+    return updated.length;
   }
 
   /**

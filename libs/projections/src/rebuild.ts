@@ -56,7 +56,7 @@ export type RebuildOptions = {
 };
 
 export const defaultRebuildOptions: RebuildOptions = {
-  batchSize: 5_000,
+  batchSize: 1_000,
   maxHeld: 1_000_000,
   unlogged: false,
   applyBatchSize: 20_000,
@@ -113,6 +113,13 @@ type Target = {
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Like Promise.all, but waits for every one to end before throwing the first failure: nothing left running behind a cleanup. */
+async function allOf(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
 const lockNotAvailable = (error: unknown) => (error as { code?: string }).code === '55P03';
 
 /**
@@ -182,10 +189,12 @@ export class ProjectionRebuild {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.host.logger.error(`rebuild of ${label} failed in phase ${this.phase} at position ${this.position}: ${message}`);
-      if (!this.switched) {
-        await this.host.requests.finish(this.ids, { status: 'failed', position: this.position, eventsPerSecond: this.rate(), error: `${this.phase}: ${message}` }).catch(() => undefined);
-      }
-      await dropSchemas(this.host.dataSource, this.targets.map((t) => t.schema)).catch(() => undefined);
+      if (this.switched) return 'failed';
+      const recorded = await this.host.requests
+        .finish(this.ids, { status: 'failed', position: this.position, eventsPerSecond: this.rate(), error: `${this.phase}: ${message}` })
+        .catch(() => 0);
+      // Abandoned meanwhile (the lease went to another process, which dropped the schema and may be rebuilding into it again): leave it.
+      if (recorded > 0) await dropSchemas(this.host.dataSource, this.targets.map((t) => t.schema)).catch(() => undefined);
       return 'failed';
     }
   }
@@ -193,7 +202,7 @@ export class ProjectionRebuild {
   private async build(): Promise<void> {
     const { dataSource, store } = this.host;
     this.enter('preparing');
-    await Promise.all(
+    await allOf(
       this.targets.map(async (t) => {
         const dependents = await dependentsOf(dataSource.manager, t.projection.tables);
         if (dependents.length > 0) {
@@ -213,18 +222,20 @@ export class ProjectionRebuild {
     const held = () => this.targets.reduce((sum, t) => sum + (t.fold?.held ?? 0), 0);
     await this.follow(this.target, (t, events) => t.fold!.add(events), () => held() > this.options.maxHeld);
     if (this.position < this.target) this.host.logger.warn(`rebuild of ${this.names.join(', ')}: ${held()} entries held at position ${this.position}; writing them and going on batch by batch`);
-    await Promise.all(this.targets.map((t) => this.inSchema(t, (m) => t.fold!.finish(m))));
+    await allOf(this.targets.map((t) => this.inSchema(t, (m) => t.fold!.finish(m))));
     for (const t of this.targets) t.fold = undefined;
 
     // 2. Indexing.
     this.enter('indexing');
     await this.report(true);
     // Each projection's tables in a transaction of its own, side by side: the server builds indexes in parallel.
-    await Promise.all(this.targets.map((t) => dataSource.transaction((m) => finishLoad(m, t.projection, t.deferred, { unlogged: this.options.unlogged }))));
+    await allOf(this.targets.map((t) => dataSource.transaction((m) => finishLoad(m, t.projection, t.deferred, { unlogged: this.options.unlogged }))));
 
     // 3. Catching up with the live checkpoints while they move on.
     this.enter('catching-up');
-    for (;;) {
+    // Rounds until within a batch of the live checkpoints; a live projection that keeps running
+    // away is caught at the switch, paused.
+    for (let round = 0; round < 20; round++) {
       const goal = await this.liveGoal();
       this.target = goal > this.target ? goal : this.target;
       if (goal - this.position <= BigInt(this.options.batchSize)) break;

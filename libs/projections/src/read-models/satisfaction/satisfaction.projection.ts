@@ -147,10 +147,23 @@ function bulkFold(): BulkFold {
   const areas: Array<string | null> = [];
   const waiting = new Map<string, FeedbackRow[]>();
   let waitingCount = 0;
-  const rate = (row: FeedbackRow, slot: number | undefined): FeedbackFull =>
-    slot === undefined || customers[slot] !== row.customer_id
-      ? { ...row, kind: null, channel: null, channel_group: null, area: null }
-      : { ...row, kind: kinds[slot], channel: channels[slot], channel_group: groups[slot], area: areas[slot] };
+  const rate = (row: FeedbackRow, slot: number | undefined): FeedbackFull => {
+    const known = slot !== undefined && customers[slot] === row.customer_id;
+    return {
+      feedback_id: row.feedback_id,
+      customer_id: row.customer_id,
+      moment_id: row.moment_id,
+      nps: row.nps,
+      csat: row.csat,
+      ces: row.ces,
+      submitted_at: row.submitted_at,
+      kind: known ? kinds[slot] : null,
+      channel: known ? channels[slot] : null,
+      channel_group: known ? groups[slot] : null,
+      area: known ? areas[slot] : null,
+      position: row.position,
+    };
+  };
   return {
     get held() {
       return slots.size + waitingCount;
