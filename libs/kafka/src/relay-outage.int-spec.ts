@@ -142,4 +142,32 @@ describeWithKafka(`the Kafka relay through a broker outage on ${testBackend}`, (
     expect(warnings[0].message).toMatch(/Kafka unavailable .*waits at position/);
     expect(logs.filter((l) => /available again/.test(l.message))).toHaveLength(1);
   });
+
+  it('started while no broker answers, waits (health degraded, nothing checkpointed) and stops promptly', async () => {
+    const nowhere = await freePortPair();
+    const warnings: string[] = [];
+    const waiting = new KafkaRelay({
+      store,
+      pool: database.pool,
+      kafka: testKafka([`127.0.0.1:${nowhere}`]),
+      topic: 'cx.events.nowhere',
+      lease: testBackend === 'postgres' ? 'database' : 'process',
+      backoff: { initialMs: 100, maxMs: 500 },
+      logger: { log: () => undefined, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+    });
+    await ingestAll(ingest, journeyEvents(['customer-zed'], 5), 'nowhere');
+    await waiting.start();
+    await eventually(
+      () => waiting.currentStatus === 'waiting-for-broker',
+      () => `the relay to wait for the broker (${waiting.currentStatus})`,
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    const state = await waiting.state();
+    expect(state).toMatchObject({ status: 'waiting-for-broker', brokerConnected: false, position: '0', publishedEvents: 0 });
+    expect(state.lagEvents).toBeGreaterThanOrEqual(6);
+    expect(state.lastError).toMatch(/ECONNREFUSED|Connection/i);
+    expect(warnings).toHaveLength(1);
+    await waiting.stop();
+    expect(waiting.currentStatus).toBe('stopped');
+  });
 });

@@ -35,7 +35,7 @@ export type KafkaConfig = {
   projectorGroupId?: string;
   /** Partitions of the events topic when the relay creates it (CX_KAFKA_PARTITIONS, default 6). */
   partitions?: number;
-  /** Events the relay sends to the broker per request (CX_KAFKA_RELAY_BATCH_SIZE, default 5000). */
+  /** Events the relay sends to the broker per request (CX_KAFKA_RELAY_BATCH_SIZE, default 500). */
   relayBatchSize?: number;
 };
 
@@ -131,7 +131,7 @@ function loadKafkaConfig(env: NodeJS.ProcessEnv): KafkaConfig | undefined {
     ingestGroupId: group('CX_KAFKA_INGEST_GROUP', 'cx-ingest'),
     projectorGroupId: group('CX_KAFKA_PROJECTOR_GROUP', 'cx-projector'),
     partitions: integer(env, 'CX_KAFKA_PARTITIONS', 6, 1, 1000),
-    relayBatchSize: integer(env, 'CX_KAFKA_RELAY_BATCH_SIZE', 5000, 1, 10_000),
+    relayBatchSize: integer(env, 'CX_KAFKA_RELAY_BATCH_SIZE', 500, 1, 10_000),
   };
 }
 
