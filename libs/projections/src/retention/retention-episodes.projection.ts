@@ -12,7 +12,7 @@ import {
 } from '../read-models/customer-360/customer-360.fold.js';
 import { type EpisodeChange, foldRiskEvent, type RetentionCustomer, RISK_EVENT_TYPES } from './episode.policy.js';
 import { alertEventId, episodeIdOf } from './retention.ids.js';
-import { insertRows } from '../rebuild-rows.js';
+import { discardedChanges, insertRows } from '../rebuild-rows.js';
 import { retentionEpisodesEntities } from './retention.entities.js';
 import { retentionEpisodesMigrations } from './retention.migrations.js';
 
@@ -338,7 +338,7 @@ export const retentionEpisodesProjection: Projection = {
         return states.size + episodes.size;
       },
       add(events) {
-        const changes = newChanges();
+        const changes = discardedChanges();
         const dirty = new Set<string>();
         for (const event of events) {
           const customerId = customerOf(event);

@@ -22,7 +22,7 @@ import {
   signalReasons,
   trendOf,
 } from './customer-360.fold.js';
-import { insertRows } from '../../rebuild-rows.js';
+import { discardedChanges, insertRows } from '../../rebuild-rows.js';
 import { customer360Migrations } from './customer-360.migrations.js';
 
 export const CUSTOMER_360 = 'customer360';
@@ -382,7 +382,7 @@ export const customer360Projection: Projection = {
       },
       add(events) {
         // The changes matter to apply's writes only; the states hold everything the rows are made of.
-        const changes = newChanges();
+        const changes = discardedChanges();
         for (const event of events) {
           const customerId = customerOf(event);
           if (customerId === undefined) continue;
