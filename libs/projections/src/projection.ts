@@ -30,13 +30,14 @@ export type Projection = {
  * A rebuild's fold into fresh tables that have no indexes or keys yet (the rebuild adds them after
  * `finish`). It must end with exactly the rows `apply` gives batch by batch. `add` folds a batch
  * in memory and may hand back the writing of rows it will not change again (plain INSERTs: nothing
- * can conflict, and nothing may be read back, there are no indexes yet); the rebuild runs each
- * write in a transaction of its own, in order, while it folds the next batches. `finish` writes
- * the rest; after it the rebuild goes on with `apply` on the same tables.
+ * can conflict, and nothing may be read back, there are no indexes yet); `finish` hands back the
+ * writing of the rest, a chunk at a time (a generator suits). The rebuild runs each write in a
+ * short transaction of its own, in order, while it folds on: a long transaction would hold back
+ * every reader of the log (docs/operations.md). After `finish` the rebuild goes on with `apply`.
  */
 export type BulkFold = {
   add(events: readonly RecordedEvent[]): BulkWrite | undefined;
-  finish(manager: EntityManager): Promise<void>;
+  finish(): Iterable<BulkWrite>;
   /** Entries held in memory (customers, moments, ...): the rebuild calls `finish` early when it grows too large. */
   readonly held: number;
 };

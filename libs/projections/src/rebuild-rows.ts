@@ -1,12 +1,37 @@
 import type { FoldChanges } from '@cx/domain';
-import type { EntityManager } from 'typeorm';
+import type { BulkWrite } from './projection.js';
 
 /** Rows per statement when a bulk fold writes what it held: one JSON parameter each, of bounded size. */
 export const BULK_CHUNK_ROWS = 5_000;
 
-/** Runs `sql` (one `$1::jsonb` array of rows) over the rows in chunks. */
-export async function insertRows(manager: EntityManager, sql: string, rows: readonly object[], chunk = BULK_CHUNK_ROWS): Promise<void> {
-  for (let i = 0; i < rows.length; i += chunk) await manager.query(sql, [JSON.stringify(rows.slice(i, i + chunk))]);
+/**
+ * The writes of `rows` (made as they are taken, so a chunk at a time is in memory), each running
+ * `sql` (one `$1` JSON array of rows) over a chunk.
+ */
+export function* insertRows(sql: string, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
+  let batch: object[] = [];
+  const write = (rows: object[]): BulkWrite => {
+    const json = JSON.stringify(rows);
+    return async (manager) => void (await manager.query(sql, [json]));
+  };
+  for (const row of rows) {
+    batch.push(row);
+    if (batch.length >= chunk) {
+      yield write(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield write(batch);
+}
+
+/** `items` mapped, lazily. */
+export function* mapped<T, R>(items: Iterable<T>, map: (item: T) => R): Generator<R> {
+  for (const item of items) yield map(item);
+}
+
+/** `items` mapped to several each, flattened, lazily. */
+export function* flatMapped<T, R>(items: Iterable<T>, map: (item: T) => Iterable<R>): Generator<R> {
+  for (const item of items) yield* map(item);
 }
 
 class DiscardingMap<K, V> extends Map<K, V> {

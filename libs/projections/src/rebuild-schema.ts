@@ -108,17 +108,20 @@ export async function prepareRebuildSchema(
   return deferred;
 }
 
-/** Puts back what the bulk load went without: keys and indexes (built in one sorted pass each), logging, statistics. */
-export async function finishLoad(manager: EntityManager, projection: Projection, deferred: DeferredIndexes, options: { unlogged: boolean }): Promise<void> {
+/**
+ * The statements that put back what the bulk load went without: logging, keys and indexes (built
+ * in one sorted pass each), statistics. Each may run in a transaction of its own (they should:
+ * an index build on a large table is a long transaction, and readers of the log wait for it).
+ */
+export function finishLoad(projection: Projection, deferred: DeferredIndexes, options: { unlogged: boolean }): string[] {
   const schema = rebuildSchemaOf(projection.name);
-  await useSchema(manager, schema);
-  // Logged first: SET LOGGED rewrites the table and every index on it, so it goes before the indexes exist.
-  if (options.unlogged) {
-    for (const table of projection.tables) await manager.query(`ALTER TABLE ${ident(schema)}.${ident(table)} SET LOGGED`);
-  }
-  for (const sql of deferred.constraints) await manager.query(sql);
-  for (const sql of deferred.indexes) await manager.query(sql);
-  for (const table of projection.tables) await manager.query(`ANALYZE ${ident(schema)}.${ident(table)}`);
+  return [
+    // Logged first: SET LOGGED rewrites the table and every index on it, so it goes before the indexes exist.
+    ...(options.unlogged ? projection.tables.map((table) => `ALTER TABLE ${ident(schema)}.${ident(table)} SET LOGGED`) : []),
+    ...deferred.constraints,
+    ...deferred.indexes,
+    ...projection.tables.map((table) => `ANALYZE ${ident(schema)}.${ident(table)}`),
+  ];
 }
 
 /**

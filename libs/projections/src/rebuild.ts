@@ -91,9 +91,9 @@ export function batchingFold(projection: Projection, size: number): BulkFold {
       const batch = take();
       return (manager) => projection.apply(batch, manager);
     },
-    async finish(manager) {
+    finish() {
       const batch = take();
-      if (batch.length > 0) await projection.apply(batch, manager);
+      return batch.length > 0 ? [(manager: EntityManager) => projection.apply(batch, manager)] : [];
     },
   };
 }
@@ -222,14 +222,18 @@ export class ProjectionRebuild {
     const held = () => this.targets.reduce((sum, t) => sum + (t.fold?.held ?? 0), 0);
     await this.follow(this.target, (t, events) => t.fold!.add(events), () => held() > this.options.maxHeld);
     if (this.position < this.target) this.host.logger.warn(`rebuild of ${this.names.join(', ')}: ${held()} entries held at position ${this.position}; writing them and going on batch by batch`);
-    await allOf(this.targets.map((t) => this.inSchema(t, (m) => t.fold!.finish(m))));
+    await this.writeRest();
     for (const t of this.targets) t.fold = undefined;
 
     // 2. Indexing.
     this.enter('indexing');
     await this.report(true);
-    // Each projection's tables in a transaction of its own, side by side: the server builds indexes in parallel.
-    await allOf(this.targets.map((t) => dataSource.transaction((m) => finishLoad(m, t.projection, t.deferred, { unlogged: this.options.unlogged }))));
+    // Side by side (the server builds indexes in parallel), each statement in a transaction of its own.
+    await allOf(
+      this.targets.map(async (t) => {
+        for (const statement of finishLoad(t.projection, t.deferred, { unlogged: this.options.unlogged })) await this.inSchema(t, (m) => m.query(statement));
+      }),
+    );
 
     // 3. Catching up with the live checkpoints while they move on.
     this.enter('catching-up');
@@ -359,6 +363,22 @@ export class ProjectionRebuild {
         this.position = events.length < limit && goal > last ? goal : last;
         await this.report();
         if (stopEarly?.()) break;
+      }
+    } finally {
+      await Promise.all(this.targets.flatMap((t) => t.writes.splice(0)));
+    }
+    const failed = this.targets.find((t) => t.failure);
+    if (failed) throw failed.failure;
+  }
+
+  /** What the bulk folds still hold, written a chunk at a time, each projection's chunks in order, side by side. */
+  private async writeRest(): Promise<void> {
+    try {
+      for (const t of this.targets) {
+        for (const write of t.fold!.finish()) {
+          if (t.failure) break;
+          await this.queue(t, write, this.position, this.position);
+        }
       }
     } finally {
       await Promise.all(this.targets.flatMap((t) => t.writes.splice(0)));

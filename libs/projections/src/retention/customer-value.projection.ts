@@ -106,8 +106,8 @@ export const customerValueProjection: Projection = {
           if (changes) await manager.query(insertChanges, [changes]);
         };
       },
-      async finish(manager) {
-        await insertRows(manager, insertTiers, [...tiers.values()]);
+      *finish() {
+        yield* insertRows(insertTiers, tiers.values());
         tiers.clear();
       },
     };

@@ -12,7 +12,7 @@ import {
 } from '../read-models/customer-360/customer-360.fold.js';
 import { type EpisodeChange, foldRiskEvent, type RetentionCustomer, RISK_EVENT_TYPES } from './episode.policy.js';
 import { alertEventId, episodeIdOf } from './retention.ids.js';
-import { discardedChanges, insertRows } from '../rebuild-rows.js';
+import { discardedChanges, flatMapped, insertRows, mapped } from '../rebuild-rows.js';
 import { retentionEpisodesEntities } from './retention.entities.js';
 import { retentionEpisodesMigrations } from './retention.migrations.js';
 
@@ -352,13 +352,12 @@ export const retentionEpisodesProjection: Projection = {
         }
         return undefined;
       },
-      async finish(manager) {
-        const customers = [...states.values()];
-        await insertRows(manager, insertCustomers, customers.map(customerRow));
-        await insertRows(manager, insertComplaints, customers.flatMap((c) => [...c.risk.complaints.values()].map(complaintRow)));
-        await insertRows(manager, insertEpisodes, [...episodes.values()].map(episodeRow));
+      *finish() {
+        yield* insertRows(insertCustomers, mapped(states.values(), customerRow));
+        yield* insertRows(insertComplaints, flatMapped(states.values(), (customer) => mapped(customer.risk.complaints.values(), complaintRow)));
+        yield* insertRows(insertEpisodes, mapped(episodes.values(), episodeRow));
         // Marks name episodes no event opened (an alert for an episode the log never saw begin): as in apply, they change nothing there is not.
-        await insertRows(manager, markEpisodes, marks.splice(0));
+        yield* insertRows(markEpisodes, marks.splice(0));
         states.clear();
         episodes.clear();
       },

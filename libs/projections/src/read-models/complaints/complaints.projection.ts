@@ -267,9 +267,9 @@ export const complaintsProjection: Projection = {
         foldInto(changes, events);
         return undefined;
       },
-      async finish(manager) {
+      *finish() {
         // Steps of a complaint whose filing is not in the log change no row, as in apply.
-        await insertRows(manager, INSERT_FILED, [...changes.values()].filter((c) => c.filed));
+        yield* insertRows(INSERT_FILED, [...changes.values()].filter((c) => c.filed));
         changes.clear();
       },
     };

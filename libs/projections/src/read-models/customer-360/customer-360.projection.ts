@@ -22,7 +22,7 @@ import {
   signalReasons,
   trendOf,
 } from './customer-360.fold.js';
-import { discardedChanges, insertRows } from '../../rebuild-rows.js';
+import { discardedChanges, flatMapped, insertRows, mapped } from '../../rebuild-rows.js';
 import { customer360Migrations } from './customer-360.migrations.js';
 
 export const CUSTOMER_360 = 'customer360';
@@ -395,11 +395,10 @@ export const customer360Projection: Projection = {
         }
         return undefined;
       },
-      async finish(manager) {
-        const all = [...states.values()];
-        await insertRows(manager, customerInsert, all.map(rowFromState));
-        await insertRows(manager, channelInsert, all.flatMap((state) => [...state.channels.values()].map(channelRow)));
-        await insertRows(manager, complaintInsert, all.flatMap((state) => [...state.complaints.values()].map(complaintRow)));
+      *finish() {
+        yield* insertRows(customerInsert, mapped(states.values(), rowFromState));
+        yield* insertRows(channelInsert, flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow)));
+        yield* insertRows(complaintInsert, flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow)));
         states.clear();
       },
     };

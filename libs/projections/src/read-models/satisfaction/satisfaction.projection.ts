@@ -2,7 +2,7 @@ import { channelGroup, type FeedbackSubmitted, isChannel, type MomentRecorded } 
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
 import type { BulkFold, Projection } from '../../projection.js';
-import { insertRows } from '../../rebuild-rows.js';
+import { insertRows, mapped } from '../../rebuild-rows.js';
 import { FeedbackFact, MomentFact } from './satisfaction.entities.js';
 
 const MOMENT = 'moment.recorded.v1';
@@ -212,8 +212,8 @@ function bulkFold(): BulkFold {
         if (answersJson) await manager.query(BULK_FEEDBACK, [answersJson]);
       };
     },
-    async finish(manager) {
-      await insertRows(manager, BULK_FEEDBACK, [...waiting.values()].flat().map((row) => rate(row, undefined)));
+    *finish() {
+      yield* insertRows(BULK_FEEDBACK, mapped([...waiting.values()].flat(), (row) => rate(row, undefined)));
       waiting.clear();
       waitingCount = 0;
     },
