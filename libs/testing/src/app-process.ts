@@ -18,7 +18,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /**
  * Runs a built app (`npm run build` first: jest's global setup does it) as a child process
- * on a free port and waits for its ready line.
+ * on a free port and waits for its ready line. The run's Kafka broker is not passed on: an app
+ * talks to Kafka only when its test says so (`KAFKA_BROKERS` in `env`), so apps of different
+ * test files never share the default topics and consumer groups.
  */
 export async function startApp(
   entry = 'dist/apps/cx/src/main.js',
@@ -28,7 +30,7 @@ export async function startApp(
   const started = Date.now();
   const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', resolve(root, entry)], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', ...env },
+    env: { ...process.env, KAFKA_BROKERS: '', PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
