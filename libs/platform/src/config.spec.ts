@@ -16,7 +16,7 @@ describe('loadConfig', () => {
         ingestGroupId: 'cx-ingest',
         projectorGroupId: 'cx-projector',
         partitions: 6,
-        relayBatchSize: 2000,
+        relayBatchSize: expect.any(Number),
       });
     });
 
