@@ -94,6 +94,16 @@ export type EventHandler = (event: RecordedEvent) => Promise<void> | void;
  */
 export type BatchHandler = (events: readonly RecordedEvent[], handled: (position: Position) => void) => Promise<void> | void;
 
+/** An event-at-a-time handler as a batch handler: how every adapter's `subscribe` rides on its `subscribeBatches`. */
+export function eachEvent(handler: EventHandler): BatchHandler {
+  return async (events, handled) => {
+    for (const event of events) {
+      await handler(event);
+      handled(event.position);
+    }
+  };
+}
+
 export type SubscribeOptions = ReadAllOptions & {
   /** Longest wait between two polls when no wake-up signal arrives. */
   pollIntervalMs?: number;

@@ -7,6 +7,7 @@ import {
   type BatchHandler,
   type EventHandler,
   type EventStore,
+  eachEvent,
   EventStoreError,
   EventStoreUsageError,
   type EventToAppend,
@@ -375,16 +376,7 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   subscribe(after: Position, handler: EventHandler, options: SubscribeOptions = {}): Subscription {
-    return this.subscribeBatches(
-      after,
-      async (events, handled) => {
-        for (const event of events) {
-          await handler(event);
-          handled(event.position);
-        }
-      },
-      options,
-    );
+    return this.subscribeBatches(after, eachEvent(handler), options);
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   type AppendedEvent,
   type AppendResult,
   type BatchHandler,
+  eachEvent,
   type EventHandler,
   type EventStore,
   EventStoreUsageError,
@@ -419,16 +420,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribe(after: Position, handler: EventHandler, options: SubscribeOptions = {}): Subscription {
-    return this.subscribeBatches(
-      after,
-      async (events, handled) => {
-        for (const event of events) {
-          await handler(event);
-          handled(event.position);
-        }
-      },
-      options,
-    );
+    return this.subscribeBatches(after, eachEvent(handler), options);
   }
 
   subscribeBatches(after: Position, handler: BatchHandler, options: SubscribeOptions = {}): Subscription {
