@@ -1,6 +1,7 @@
 import type { FieldError, IngestContext, IngestOutcome, ItemResult } from '@cx/ingest';
 import type { Counter, Metrics } from '@cx/http';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { ConsumerStopped, retryInBatch, startRetrying } from './consumer-retry.js';
 
 /** Why a message went to the dead-letter topic: the `cx_dlq_reason` header, as JSON. */
 export type DeadLetterReason = {
@@ -102,10 +103,6 @@ export function decodeIngestMessage(message: Pick<KafkaMessage, 'value' | 'heade
 /** The offsets to commit after a message: kafkajs commits the next offset to read. */
 const next = (offset: string) => (BigInt(offset) + 1n).toString();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-class Stopped extends Error {}
-
 /**
  * Channel systems' CloudEvents from a Kafka topic, through the same write path as `POST /v1/events`.
  * A batch of a partition is cut into chunks; a chunk's offsets are committed only once every message
@@ -134,19 +131,23 @@ export class KafkaIngestConsumer {
 
   /** Connects and starts consuming; while the broker cannot be reached, tries again (until stop()). */
   async start(): Promise<void> {
-    for (let attempt = 0; !this.stopping; attempt++) {
-      try {
-        await this.connectAndRun();
-        return;
-      } catch (error) {
-        this.lastError = { message: `starting: ${(error as Error).message}`, at: new Date().toISOString() };
-        if (attempt % 10 === 0) this.logger.warn(`kafka ingest consumer could not start (${(error as Error).message}); trying again`);
+    await startRetrying(
+      {
+        ...this.options,
+        stopping: () => this.stopping,
+        failed: (error, attempt) => {
+          this.lastError = { message: `starting: ${error.message}`, at: new Date().toISOString() };
+          if (attempt % 10 === 0) this.logger.warn(`kafka ingest consumer could not start (${error.message}); trying again`);
+        },
+      },
+      () => this.connectAndRun(),
+      async () => {
         await this.consumer?.disconnect().catch(() => undefined);
         await this.producer?.disconnect().catch(() => undefined);
-        await sleep(Math.min(this.options.retryMaxMs ?? 10_000, (this.options.retryMinMs ?? 200) * 2 ** Math.min(attempt, 16)));
-      }
-    }
+      },
+    );
   }
+
 
   private async connectAndRun(): Promise<void> {
     const { kafka, topic, groupId } = this.options;
@@ -183,7 +184,7 @@ export class KafkaIngestConsumer {
         await this.handleChunk(payload, batch.messages.slice(i, i + this.chunkSize));
       }
     } catch (error) {
-      if (error instanceof Stopped) return;
+      if (error instanceof ConsumerStopped) return;
       throw error;
     }
   }
@@ -272,27 +273,24 @@ export class KafkaIngestConsumer {
   }
 
   /** Runs `step` until it succeeds, waiting longer after each failure, heartbeating while waiting. */
-  private async retrying<T>(payload: EachBatchPayload, offset: string, step: () => Promise<T>): Promise<T> {
-    const min = this.options.retryMinMs ?? 200;
-    const max = this.options.retryMaxMs ?? 10_000;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await step();
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        this.lastError = { message, at: new Date().toISOString(), partition: payload.batch.partition, offset };
-        if (attempt === 0 || attempt % 10 === 0) {
-          this.logger.warn(`kafka ingest: ${payload.batch.topic}/${payload.batch.partition}@${offset} failed (${message}); retrying, nothing committed`);
-        }
-        const until = Date.now() + Math.min(max, min * 2 ** Math.min(attempt, 16));
-        while (Date.now() < until) {
-          if (this.stopping || !payload.isRunning() || payload.isStale()) throw new Stopped();
-          await sleep(Math.min(250, until - Date.now()));
-          await payload.heartbeat();
-        }
-      }
-    }
+  private retrying<T>(payload: EachBatchPayload, offset: string, step: () => Promise<T>): Promise<T> {
+    return retryInBatch(
+      payload,
+      {
+        ...this.options,
+        stopping: () => this.stopping,
+        failed: (error, attempt) => {
+          const message = error instanceof Error ? error.message : String(error);
+          this.lastError = { message, at: new Date().toISOString(), partition: payload.batch.partition, offset };
+          if (attempt % 10 === 0) {
+            this.logger.warn(`kafka ingest: ${payload.batch.topic}/${payload.batch.partition}@${offset} failed (${message}); retrying, nothing committed`);
+          }
+        },
+      },
+      step,
+    );
   }
+
 
   state(): KafkaIngestState {
     const { topic, deadLetterTopic, groupId } = this.options;

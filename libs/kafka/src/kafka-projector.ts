@@ -3,6 +3,7 @@ import type { Projection } from '@cx/projections';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { fromKafkaMessage, InvalidEventMessageError } from './event-message.js';
+import { ConsumerStopped, retryInBatch, startRetrying } from './consumer-retry.js';
 
 export type KafkaProjectorLogger = { log(message: string): void; warn(message: string): void; error(message: string): void };
 
@@ -63,10 +64,6 @@ export class ProjectionVersionsChangedError extends Error {
 
 type Applied = { seekTo?: string; applied: number; duplicates: number; invalid: number };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-class Stopped extends Error {}
-
 /** TypeORM answers a statement with rows on PostgreSQL (UPDATE: [rows, count]). */
 function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? result[0] : result) as T[];
@@ -114,18 +111,22 @@ export class KafkaProjector {
 
   /** Connects and joins the group; while the broker cannot be reached, tries again (until stop()). */
   async start(): Promise<void> {
-    for (let attempt = 0; !this.stopping; attempt++) {
-      try {
-        await this.connectAndRun();
-        return;
-      } catch (error) {
-        this.lastError = { message: `starting: ${(error as Error).message}`, at: new Date().toISOString() };
-        if (attempt % 10 === 0) this.logger.warn(`kafka projector could not start (${(error as Error).message}); trying again`);
+    await startRetrying(
+      {
+        ...this.options,
+        stopping: () => this.stopping,
+        failed: (error, attempt) => {
+          this.lastError = { message: `starting: ${error.message}`, at: new Date().toISOString() };
+          if (attempt % 10 === 0) this.logger.warn(`kafka projector could not start (${error.message}); trying again`);
+        },
+      },
+      () => this.connectAndRun(),
+      async () => {
         await this.consumer?.disconnect().catch(() => undefined);
-        await sleep(this.backoff(attempt));
-      }
-    }
+      },
+    );
   }
+
 
   private async connectAndRun(): Promise<void> {
     const { kafka, topic, groupId } = this.options;
@@ -198,7 +199,7 @@ export class KafkaProjector {
         await payload.heartbeat();
       }
     } catch (error) {
-      if (error instanceof Stopped) return;
+      if (error instanceof ConsumerStopped) return;
       throw error;
     }
   }
@@ -266,30 +267,26 @@ export class KafkaProjector {
     return low !== undefined && BigInt(low) > BigInt(offset);
   }
 
-  private backoff(attempt: number): number {
-    return Math.min(this.options.retryMaxMs ?? 10_000, (this.options.retryMinMs ?? 200) * 2 ** Math.min(attempt, 16));
-  }
 
   /** Runs `step` until it succeeds: nothing was folded or stored by a failed attempt (its transaction rolled back). */
-  private async retrying<T>(payload: EachBatchPayload, offset: string, step: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await step();
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        this.lastError = { message, at: new Date().toISOString(), partition: payload.batch.partition, offset };
-        if (attempt === 0 || attempt % 10 === 0) {
-          this.logger.error(`kafka projector: folding ${payload.batch.topic}/${payload.batch.partition}@${offset} failed (${message}); retrying`);
-        }
-        const until = Date.now() + this.backoff(attempt);
-        while (Date.now() < until) {
-          if (this.stopping || !payload.isRunning() || payload.isStale()) throw new Stopped();
-          await sleep(Math.min(250, until - Date.now()));
-          await payload.heartbeat();
-        }
-      }
-    }
+  private retrying<T>(payload: EachBatchPayload, offset: string, step: () => Promise<T>): Promise<T> {
+    return retryInBatch(
+      payload,
+      {
+        ...this.options,
+        stopping: () => this.stopping,
+        failed: (error, attempt) => {
+          const message = error instanceof Error ? error.message : String(error);
+          this.lastError = { message, at: new Date().toISOString(), partition: payload.batch.partition, offset };
+          if (attempt % 10 === 0) {
+            this.logger.error(`kafka projector: folding ${payload.batch.topic}/${payload.batch.partition}@${offset} failed (${message}); retrying`);
+          }
+        },
+      },
+      step,
+    );
   }
+
 
   /** What this process holds, with the stored offsets and the broker's ends (lag). */
   async state(): Promise<KafkaProjectorState> {
