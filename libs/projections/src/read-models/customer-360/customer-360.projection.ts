@@ -140,13 +140,82 @@ const fromStoredAnswers = (answers: readonly StoredAnswer[]): Answer[] =>
 
 type Loaded = { states: Map<string, Customer360State>; storedComplaints: Set<string> };
 
-async function load(manager: EntityManager, customerIds: string[]): Promise<Loaded> {
+/**
+ * Customers' states as this process last wrote them, so that the next batches naming them need
+ * not read their wide rows back: bounded, the least recently used dropped first. An entry is only
+ * a guess: `load` uses it when the stored row's last_position is still the state's own (no other
+ * process, rebuild switch or rolled-back transaction changed the row since), else reads the rows.
+ * A state is taken out while a batch folds it and put back once its rows are written, so two
+ * runners of one process never fold the same object.
+ */
+export class Customer360Cache {
+  private readonly entries = new Map<string, Customer360State>();
+  /** Customers whose cached state was used, and those read from their rows (not in the cache, or changed meanwhile). */
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  take(customerId: string): Customer360State | undefined {
+    const state = this.entries.get(customerId);
+    if (state) this.entries.delete(customerId);
+    return state;
+  }
+
+  put(state: Customer360State): void {
+    if (this.capacity <= 0) return;
+    this.entries.delete(state.customerId);
+    this.entries.set(state.customerId, state);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** Customers' states kept between batches by default: about 50,000 customers active at a time, some 100 MB. */
+export const CUSTOMER_360_CACHE_SIZE = 50_000;
+
+/**
+ * The states of the batch's customers as stored: from the cache when the stored row is still at
+ * the cached state's last position (one narrow read of the positions), otherwise read from the
+ * rows. Customers without a row are new.
+ */
+async function load(manager: EntityManager, customerIds: string[], cache: Customer360Cache): Promise<Loaded> {
+  const states = new Map<string, Customer360State>();
+  const storedComplaints = new Set<string>();
+  const stored: Array<{ customerId: string; lastPosition: string }> = await manager.query(
+    'SELECT customer_id AS "customerId", last_position::text AS "lastPosition" FROM rm_customers WHERE customer_id = ANY($1::text[])',
+    [customerIds],
+  );
+  const cached = new Map<string, Customer360State>();
+  for (const id of customerIds) {
+    const state = cache.take(id);
+    if (state) cached.set(id, state);
+  }
+  const toRead: string[] = [];
+  for (const { customerId, lastPosition } of stored) {
+    const state = cached.get(customerId);
+    if (state && state.lastPosition.toString() === lastPosition) {
+      cache.hits += 1;
+      states.set(customerId, state);
+      for (const complaintId of state.complaints.keys()) storedComplaints.add(complaintId);
+    } else {
+      cache.misses += 1;
+      toRead.push(customerId);
+    }
+  }
+  if (toRead.length === 0) return { states, storedComplaints };
   const rows = async <T>(table: string, columns: ColumnSpec<T>) =>
-    (await manager.query(`SELECT ${selectList(columns)} FROM ${table} WHERE customer_id = ANY($1::text[])`, [customerIds])) as T[];
+    (await manager.query(`SELECT ${selectList(columns)} FROM ${table} WHERE customer_id = ANY($1::text[])`, [toRead])) as T[];
   const customers = await rows('rm_customers', customerColumns);
   const channels = await rows('rm_customer_channels', channelColumns);
   const complaints = await rows('rm_customer_complaints', complaintColumns);
-  const states = new Map<string, Customer360State>();
   for (const row of customers) states.set(row.customerId, stateFromRow(row));
   for (const row of channels) {
     const stats: ChannelStats = {
@@ -176,7 +245,8 @@ async function load(manager: EntityManager, customerIds: string[]): Promise<Load
     };
     states.get(row.customerId)?.complaints.set(row.complaintId, complaint);
   }
-  return { states, storedComplaints: new Set(complaints.map((c) => c.complaintId)) };
+  for (const row of complaints) storedComplaints.add(row.complaintId);
+  return { states, storedComplaints };
 }
 
 function stateFromRow(row: Customer360Row): Customer360State {
@@ -325,82 +395,91 @@ const customerOf = (event: RecordedEvent): string | undefined => {
 };
 
 /**
- * The 360-degree view of each customer. Per batch: one read of the touched customers' rows, the
- * fold in memory in log order, and one upsert per table; a handful of statements whatever the
- * batch size.
+ * The 360-degree view of each customer. Per batch: the touched customers' states (kept from the
+ * batches before when their rows did not change meanwhile, see Customer360Cache, else read from
+ * their rows), the fold in memory in log order, and one upsert per table; a handful of statements
+ * whatever the batch size.
  */
-export const customer360Projection: Projection = {
-  name: CUSTOMER_360,
-  version: 1,
-  handles: [
-    'customer.registered.v1',
-    'customer.updated.v1',
-    'customer.tier-changed.v1',
-    'moment.recorded.v1',
-    'feedback.submitted.v1',
-    'complaint.filed.v1',
-    'complaint.acknowledged.v1',
-    'complaint.routed.v1',
-    'complaint.resolved.v1',
-    'complaint.confirmed.v1',
-    'complaint.reopened.v1',
-    'complaint.closed.v1',
-  ],
-  tables: ['rm_customers', 'rm_customer_channels', 'rm_customer_complaints'],
-  migrations: customer360Migrations,
-  entities: customer360Entities,
-  async apply(events, manager) {
-    const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
-    if (customerIds.length === 0) return;
-    const { states, storedComplaints } = await load(manager, customerIds);
-    const changes = newChanges();
-    const touched = new Map<string, Customer360State>();
-    for (const event of events) {
-      const customerId = customerOf(event);
-      if (customerId === undefined) continue;
-      let state = states.get(customerId);
-      if (!state) {
-        state = newCustomer(customerId);
-        states.set(customerId, state);
-      }
-      applyEvent(state, event, changes);
-      touched.set(customerId, state);
-    }
-    await write(manager, touched.values(), changes, storedComplaints);
-  },
-
-  /**
-   * A rebuild keeps every customer's state in memory from the first event to the last and writes
-   * each customer, channel and open complaint once, at the end: the same fold and the same rows
-   * as apply, without reading and rewriting a customer's row at every batch that names them.
-   */
-  bulk() {
-    const states = new Map<string, Customer360State>();
-    return {
-      get held() {
-        return states.size;
-      },
-      add(events) {
-        // The changes matter to apply's writes only; the states hold everything the rows are made of.
-        const changes = discardedChanges();
-        for (const event of events) {
-          const customerId = customerOf(event);
-          if (customerId === undefined) continue;
-          let state = states.get(customerId);
-          if (!state) {
-            state = newCustomer(customerId);
-            states.set(customerId, state);
-          }
-          applyEvent(state, event, changes);
+export function createCustomer360Projection(options: { cacheSize: number } = { cacheSize: CUSTOMER_360_CACHE_SIZE }): Projection & { cache: Customer360Cache } {
+  const cache = new Customer360Cache(options.cacheSize);
+  return {
+    cache,
+    name: CUSTOMER_360,
+    version: 1,
+    handles: [
+      'customer.registered.v1',
+      'customer.updated.v1',
+      'customer.tier-changed.v1',
+      'moment.recorded.v1',
+      'feedback.submitted.v1',
+      'complaint.filed.v1',
+      'complaint.acknowledged.v1',
+      'complaint.routed.v1',
+      'complaint.resolved.v1',
+      'complaint.confirmed.v1',
+      'complaint.reopened.v1',
+      'complaint.closed.v1',
+    ],
+    tables: ['rm_customers', 'rm_customer_channels', 'rm_customer_complaints'],
+    migrations: customer360Migrations,
+    entities: customer360Entities,
+    async apply(events, manager) {
+      const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
+      if (customerIds.length === 0) return;
+      const { states, storedComplaints } = await load(manager, customerIds, cache);
+      const changes = newChanges();
+      const touched = new Map<string, Customer360State>();
+      for (const event of events) {
+        const customerId = customerOf(event);
+        if (customerId === undefined) continue;
+        let state = states.get(customerId);
+        if (!state) {
+          state = newCustomer(customerId);
+          states.set(customerId, state);
         }
-        return undefined;
-      },
-      *finish() {
-        yield* insertRows(customerInsert, mapped(states.values(), rowFromState));
-        yield* insertRows(channelInsert, flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow)));
-        yield* insertRows(complaintInsert, flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow)));
-        states.clear();
-      },
-    };
-  },
-};
+        applyEvent(state, event, changes);
+        touched.set(customerId, state);
+      }
+      await write(manager, touched.values(), changes, storedComplaints);
+      // Before the commit: a transaction that does not commit leaves rows behind these states, which load then does not use.
+      for (const state of touched.values()) cache.put(state);
+    },
+
+    /**
+     * A rebuild keeps every customer's state in memory from the first event to the last and writes
+     * each customer, channel and open complaint once, at the end: the same fold and the same rows
+     * as apply, without reading and rewriting a customer's row at every batch that names them.
+     */
+    bulk() {
+      const states = new Map<string, Customer360State>();
+      return {
+        get held() {
+          return states.size;
+        },
+        add(events) {
+          // The changes matter to apply's writes only; the states hold everything the rows are made of.
+          const changes = discardedChanges();
+          for (const event of events) {
+            const customerId = customerOf(event);
+            if (customerId === undefined) continue;
+            let state = states.get(customerId);
+            if (!state) {
+              state = newCustomer(customerId);
+              states.set(customerId, state);
+            }
+            applyEvent(state, event, changes);
+          }
+          return undefined;
+        },
+        *finish() {
+          yield* insertRows(customerInsert, mapped(states.values(), rowFromState));
+          yield* insertRows(channelInsert, flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow)));
+          yield* insertRows(complaintInsert, flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow)));
+          states.clear();
+        },
+      };
+    },
+  };
+}
+
+export const customer360Projection = createCustomer360Projection();
