@@ -16,8 +16,9 @@
  *   DATABASE_URL=postgres://… npm run bench:replay        (runs replay.bench.js first)
  *   DATABASE_URL=postgres://… node dist/bench/rebuild.bench.js --customers 10000 --rounds 3
  *
- * Flags: --customers 10000, --days 35, --rounds 2, --no-alone, --no-docs; CX_BENCH_KEEP=1 keeps
- * the database.
+ * Flags: --customers 10000, --days 35, --rounds 2, --no-alone, --no-docs, --only name,name (the
+ * projections rebuilt alone, in that order, repeats allowed); CX_BENCH_KEEP=1 keeps the database, --database <name> runs on a kept
+ * one again (no generating and storing; for profiling).
  */
 import { createMomentCatalogue } from '@cx/domain';
 import { PostgresEventStore } from '@cx/event-store';
@@ -59,6 +60,8 @@ async function main() {
       rounds: { type: 'string', default: '2' },
       'no-alone': { type: 'boolean', default: false },
       'no-docs': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      database: { type: 'string' },
     },
   });
   const baseUrl = process.env.DATABASE_URL;
@@ -67,10 +70,11 @@ async function main() {
   const days = Number(values.days);
   const rounds = Number(values.rounds);
   const started = Date.now();
-  const name = `cx_bench_rebuild_${randomBytes(4).toString('hex')}`;
+  const reuse = values.database;
+  const name = reuse ?? `cx_bench_rebuild_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  if (!reuse) await admin.query(`CREATE DATABASE ${name}`);
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   try {
@@ -81,8 +85,8 @@ async function main() {
     const version = (await database.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v;
 
     // 1. The log (the generated events are let go once stored: they are not the rebuild's memory).
-    let t0 = performance.now();
-    {
+    const t0 = performance.now();
+    if (!reuse) {
       const journeys = generateJourneys({ customers, days, seed: 2026 });
       console.log(`bench:rebuild: ${fmt(journeys.length)} events over ${fmt(customers)} customers and ${days} days, ${redactUrl(baseUrl)}`);
       for (let i = 0; i < journeys.length; i += 1000) {
@@ -103,7 +107,7 @@ async function main() {
 
     // 2. A runner at the head; a first rebuild fills the tables.
     await database.pool.query(
-      `INSERT INTO cx_projection_checkpoints (name, version, position) SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])`,
+      `INSERT INTO cx_projection_checkpoints (name, version, position) SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[]) ON CONFLICT DO NOTHING`,
       [allProjections.map((p) => p.name), allProjections.map((p) => p.version), allProjections.map(() => head.toString())],
     );
     const phases = new Map<string, string>();
@@ -159,12 +163,17 @@ async function main() {
       }
       const seconds = (performance.now() - begin) / 1000;
       const used = cpuSeconds(cpu);
-      await sleep(200); // the old tables are dropped right after the switch
-      return { perSecond: stored / seconds, cpu: used, phases: phases.get([...names].sort().join(', ')) ?? '' };
+      // The old tables are dropped right after the switch; the rebuild logs its phases once they are gone.
+      const key = [...names].sort().join(', ');
+      for (let waited = 0; !phases.has(key) && waited < 10_000; waited += 20) await sleep(20);
+      const logged = phases.get(key) ?? '';
+      phases.delete(key);
+      return { perSecond: stored / seconds, cpu: used, phases: logged };
     };
     const all = allProjections.map((p) => p.name);
-    const warmup = await rebuild(all);
-    console.log(`warm-up: rebuild of every projection into empty live tables: ${fmt(warmup.perSecond)} events/s`);
+    // A kept database's tables were filled by its first run.
+    const warmup = reuse ? { perSecond: 0 } : await rebuild(all);
+    if (!reuse) console.log(`warm-up: rebuild of every projection into empty live tables: ${fmt(warmup.perSecond)} events/s`);
 
     // 3. Interleaved rounds.
     const reads: Array<{ perSecond: number; cpu: number }> = [];
@@ -176,7 +185,8 @@ async function main() {
     }
     const alone: Array<{ name: string; read: number; perSecond: number; cpu: number; phases: string }> = [];
     if (!values['no-alone']) {
-      for (const projection of allProjections) {
+      const only = values.only?.split(',').map((name) => allProjections.find((p) => p.name === name) ?? []).flat();
+      for (const projection of only ?? allProjections) {
         const read = (await baseline()).perSecond;
         const result = await rebuild([projection.name]);
         alone.push({ name: projection.name, read, ...result });
@@ -221,7 +231,7 @@ async function main() {
       console.log('docs/benchmarks.md updated');
     }
   } finally {
-    if (!process.env.CX_BENCH_KEEP) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    if (!process.env.CX_BENCH_KEEP && !reuse) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }
 }

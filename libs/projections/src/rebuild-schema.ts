@@ -27,7 +27,8 @@ export async function useSchema(manager: EntityManager, schema: string, options:
 }
 
 /** Keys and indexes taken off the fresh tables for the bulk load, to be put back after it. */
-export type DeferredIndexes = { constraints: string[]; indexes: string[] };
+export type DeferredIndexes = { constraints: Deferred[]; indexes: Deferred[] };
+type Deferred = { table: string; sql: string };
 
 export class RebuildSchemaError extends Error {
   constructor(message: string) {
@@ -90,19 +91,20 @@ export async function prepareRebuildSchema(
       ORDER BY c.relname, k.conname`,
     [schema],
   );
-  const indexes: Array<{ name: string; def: string }> = await manager.query(
-    `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def
+  const indexes: Array<{ tbl: string; name: string; def: string }> = await manager.query(
+    `SELECT t.relname AS tbl, i.relname AS name, pg_get_indexdef(i.oid) AS def
        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+       JOIN pg_class t ON t.oid = x.indrelid
       WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u', 'x'))
       ORDER BY i.relname`,
     [schema],
   );
   for (const c of constraints) {
-    deferred.constraints.push(`ALTER TABLE ${ident(schema)}.${ident(c.tbl)} ADD CONSTRAINT ${ident(c.name)} ${c.def}`);
+    deferred.constraints.push({ table: c.tbl, sql: `ALTER TABLE ${ident(schema)}.${ident(c.tbl)} ADD CONSTRAINT ${ident(c.name)} ${c.def}` });
     await manager.query(`ALTER TABLE ${ident(schema)}.${ident(c.tbl)} DROP CONSTRAINT ${ident(c.name)}`);
   }
   for (const index of indexes) {
-    deferred.indexes.push(index.def);
+    deferred.indexes.push({ table: index.tbl, sql: index.def });
     await manager.query(`DROP INDEX ${ident(schema)}.${ident(index.name)}`);
   }
   return deferred;
@@ -110,18 +112,19 @@ export async function prepareRebuildSchema(
 
 /**
  * The statements that put back what the bulk load went without: logging, keys and indexes (built
- * in one sorted pass each), statistics. Each may run in a transaction of its own (they should:
- * an index build on a large table is a long transaction, and readers of the log wait for it).
+ * in one sorted pass each), statistics; one list per table, to run in order. Each statement may
+ * run in a transaction of its own (they should: an index build on a large table is a long
+ * transaction, and readers of the log wait for it), and the tables' lists side by side.
  */
-export function finishLoad(projection: Projection, deferred: DeferredIndexes, options: { unlogged: boolean }): string[] {
+export function finishLoad(projection: Projection, deferred: DeferredIndexes, options: { unlogged: boolean }): string[][] {
   const schema = rebuildSchemaOf(projection.name);
-  return [
+  return projection.tables.map((table) => [
     // Logged first: SET LOGGED rewrites the table and every index on it, so it goes before the indexes exist.
-    ...(options.unlogged ? projection.tables.map((table) => `ALTER TABLE ${ident(schema)}.${ident(table)} SET LOGGED`) : []),
-    ...deferred.constraints,
-    ...deferred.indexes,
-    ...projection.tables.map((table) => `ANALYZE ${ident(schema)}.${ident(table)}`),
-  ];
+    ...(options.unlogged ? [`ALTER TABLE ${ident(schema)}.${ident(table)} SET LOGGED`] : []),
+    ...deferred.constraints.filter((c) => c.table === table).map((c) => c.sql),
+    ...deferred.indexes.filter((i) => i.table === table).map((i) => i.sql),
+    `ANALYZE ${ident(schema)}.${ident(table)}`,
+  ]);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { EventStore, Position, RecordedEvent } from '@cx/event-store';
 import { performance } from 'node:perf_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BulkFold, BulkWrite, Projection, RebuildPhase } from './projection.js';
+import { type LogReader, logReader } from './rebuild-log.js';
 import type { RebuildRequests, RebuildRow } from './rebuild-requests.js';
 import {
   dependentsOf,
@@ -98,6 +99,9 @@ export function batchingFold(projection: Projection, size: number): BulkFold {
   };
 }
 
+/** Tables whose keys and indexes are built at the same time. */
+const INDEXING_SIDE_BY_SIDE = 3;
+
 /** Writes a projection may have waiting while the next batches are folded. */
 const WRITES_IN_FLIGHT = 2;
 
@@ -145,6 +149,7 @@ export class ProjectionRebuild {
   private readonly ids: string[];
   private readonly targets: Target[];
   private readonly types: string[];
+  private readonly readLog: LogReader;
   private position: Position = 0n;
   private target: Position | null = null;
   private phase: RebuildPhase = 'building';
@@ -172,6 +177,7 @@ export class ProjectionRebuild {
       writes: [],
     }));
     this.types = [...new Set(projections.flatMap((p) => p.handles))];
+    this.readLog = logReader(host.store, host.dataSource);
   }
 
   /** Runs the rebuild to its end and records the outcome; never throws. */
@@ -228,10 +234,27 @@ export class ProjectionRebuild {
     // 2. Indexing.
     this.enter('indexing');
     await this.report(true);
-    // Side by side (the server builds indexes in parallel), each statement in a transaction of its own.
+    // Table by table, a few side by side (the server builds indexes in parallel), largest first; each statement in a transaction of its own.
+    const sizes: Array<{ schema: string; table: string; bytes: string }> = await dataSource.query(
+      `SELECT n.nspname AS schema, c.relname AS table, pg_relation_size(c.oid) AS bytes
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1::text[]) AND c.relkind = 'r'`,
+      [this.targets.map((t) => t.schema)],
+    );
+    const bytes = (schema: string, table: string) => Number(sizes.find((s) => s.schema === schema && s.table === table)?.bytes ?? 0);
+    const tables = this.targets
+      .flatMap((t) => finishLoad(t.projection, t.deferred, { unlogged: this.options.unlogged }).map((statements, i) => ({ t, statements, bytes: bytes(t.schema, t.projection.tables[i]) })))
+      .sort((a, b) => b.bytes - a.bytes);
+    let failed = false;
     await allOf(
-      this.targets.map(async (t) => {
-        for (const statement of finishLoad(t.projection, t.deferred, { unlogged: this.options.unlogged })) await this.inSchema(t, (m) => m.query(statement));
+      Array.from({ length: Math.min(INDEXING_SIDE_BY_SIDE, tables.length) }, async () => {
+        for (let next = tables.shift(); next && !failed; next = tables.shift()) {
+          try {
+            for (const statement of next.statements) await this.inSchema(next.t, (m) => m.query(statement));
+          } catch (error) {
+            failed = true;
+            throw error;
+          }
+        }
       }),
     );
 
@@ -328,7 +351,7 @@ export class ProjectionRebuild {
   private async follow(goal: Position, fold: (t: Target, events: readonly RecordedEvent[]) => BulkWrite | undefined, stopEarly?: () => boolean): Promise<void> {
     const limit = this.options.batchSize;
     const read = (after: Position) => {
-      const reading = this.host.store.readAll(after, { limit, types: this.types });
+      const reading = this.readLog(after, limit, this.types);
       reading.catch(() => undefined);
       return reading;
     };
@@ -371,15 +394,17 @@ export class ProjectionRebuild {
     if (failed) throw failed.failure;
   }
 
-  /** What the bulk folds still hold, written a chunk at a time, each projection's chunks in order, side by side. */
+  /** What the bulk folds still hold, written a chunk at a time, each projection's chunks in order, the projections side by side. */
   private async writeRest(): Promise<void> {
     try {
-      for (const t of this.targets) {
-        for (const write of t.fold!.finish()) {
-          if (t.failure) break;
-          await this.queue(t, write, this.position, this.position);
-        }
-      }
+      await allOf(
+        this.targets.map(async (t) => {
+          for (const write of t.fold!.finish()) {
+            if (t.failure) break;
+            await this.queue(t, write, this.position, this.position);
+          }
+        }),
+      );
     } finally {
       await Promise.all(this.targets.flatMap((t) => t.writes.splice(0)));
     }
