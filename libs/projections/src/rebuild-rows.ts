@@ -24,6 +24,23 @@ export function* insertRows(sql: string, rows: Iterable<object>, chunk = BULK_CH
   if (batch.length > 0) yield write(batch);
 }
 
+const marked = new WeakSet<BulkWrite>();
+
+/**
+ * `writes` marked as free to run at the same time as the projection's other marked writes next to
+ * them (plain INSERTs of rows no other write of the fold touches, into tables without keys): the
+ * rebuild spreads them over connections. A write not marked still waits for every write before
+ * it, and the marked ones after it wait for it.
+ */
+export function* sideBySide(writes: Iterable<BulkWrite>): Generator<BulkWrite> {
+  for (const write of writes) {
+    marked.add(write);
+    yield write;
+  }
+}
+
+export const isSideBySide = (write: BulkWrite): boolean => marked.has(write);
+
 /** `items` mapped, lazily. */
 export function* mapped<T, R>(items: Iterable<T>, map: (item: T) => R): Generator<R> {
   for (const item of items) yield map(item);

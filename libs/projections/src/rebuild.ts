@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BulkFold, BulkWrite, Projection, RebuildPhase } from './projection.js';
 import { type LogReader, logReader } from './rebuild-log.js';
+import { isSideBySide } from './rebuild-rows.js';
 import type { RebuildRequests, RebuildRow } from './rebuild-requests.js';
 import {
   dependentsOf,
@@ -102,8 +103,8 @@ export function batchingFold(projection: Projection, size: number): BulkFold {
 /** Tables whose keys and indexes are built at the same time. */
 const INDEXING_SIDE_BY_SIDE = 3;
 
-/** Writes a projection may have waiting while the next batches are folded. */
-const WRITES_IN_FLIGHT = 2;
+/** Writes a projection may have waiting (or running, when side by side) while the next batches are folded. */
+const WRITES_IN_FLIGHT = 3;
 
 type Target = {
   projection: Projection;
@@ -113,6 +114,8 @@ type Target = {
   fold?: BulkFold;
   /** Its writes, chained so they run one after the other in log order; the oldest first. */
   writes: Promise<void>[];
+  /** Its last write not marked side by side: the next marked ones wait for it (and so for every write before it). */
+  barrier: Promise<unknown>;
   failure?: Error;
 };
 
@@ -175,6 +178,7 @@ export class ProjectionRebuild {
       handles: new Set(projection.handles),
       deferred: { constraints: [], indexes: [] },
       writes: [],
+      barrier: Promise.resolve(),
     }));
     this.types = [...new Set(projections.flatMap((p) => p.handles))];
     this.readLog = logReader(host.store, host.dataSource);
@@ -412,19 +416,24 @@ export class ProjectionRebuild {
     if (failed) throw failed.failure;
   }
 
-  /** Chains a write after the projection's earlier ones; waits for the oldest when too many are waiting. */
+  /**
+   * Chains a write after the projection's earlier ones, or, for a write marked side by side, after
+   * its last unmarked one only (rebuild-rows.ts: sideBySide); waits for the oldest when too many are
+   * waiting.
+   */
   private async queue(t: Target, write: BulkWrite, from: Position, last: Position): Promise<void> {
-    const previous = t.writes.at(-1) ?? Promise.resolve();
-    t.writes.push(
-      previous.then(async () => {
-        if (t.failure) return;
-        try {
-          await this.inSchema(t, write);
-        } catch (error) {
-          t.failure = this.failedOn(t, from, last, error);
-        }
-      }),
-    );
+    const free = isSideBySide(write);
+    const previous = free ? t.barrier : Promise.all(t.writes);
+    const done = previous.then(async () => {
+      if (t.failure) return;
+      try {
+        await this.inSchema(t, write);
+      } catch (error) {
+        t.failure = this.failedOn(t, from, last, error);
+      }
+    });
+    t.writes.push(done);
+    if (!free) t.barrier = done;
     if (t.writes.length > WRITES_IN_FLIGHT) await t.writes.shift();
   }
 
