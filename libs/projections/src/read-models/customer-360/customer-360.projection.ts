@@ -22,7 +22,7 @@ import {
   signalReasons,
   trendOf,
 } from './customer-360.fold.js';
-import { discardedChanges, flatMapped, insertRows, mapped } from '../../rebuild-rows.js';
+import { discardedChanges, flatMapped, insertRows, mapped, sideBySide } from '../../rebuild-rows.js';
 import { customer360Migrations } from './customer-360.migrations.js';
 
 export const CUSTOMER_360 = 'customer360';
@@ -133,8 +133,17 @@ const complaintInsert = insertSql('rm_customer_complaints', complaintColumns);
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
 
+/** An answer is never changed once recorded: its stored form is made once, not at every batch that writes its customer again. */
+const storedForms = new WeakMap<Answer, StoredAnswer>();
 const toStoredAnswers = (answers: readonly Answer[]): StoredAnswer[] =>
-  answers.map((a) => ({ score: a.score, at: new Date(a.at).toISOString(), position: a.position.toString() }));
+  answers.map((a) => {
+    let stored = storedForms.get(a);
+    if (!stored) {
+      stored = { score: a.score, at: new Date(a.at).toISOString(), position: a.position.toString() };
+      storedForms.set(a, stored);
+    }
+    return stored;
+  });
 const fromStoredAnswers = (answers: readonly StoredAnswer[]): Answer[] =>
   answers.map((a) => ({ score: a.score, at: Date.parse(a.at), position: BigInt(a.position) }));
 
@@ -472,9 +481,10 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
           return undefined;
         },
         *finish() {
-          yield* insertRows(customerInsert, mapped(states.values(), rowFromState));
-          yield* insertRows(channelInsert, flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow)));
-          yield* insertRows(complaintInsert, flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow)));
+          // Each row written once, into three tables without keys: the chunks may go side by side.
+          yield* sideBySide(insertRows(customerInsert, mapped(states.values(), rowFromState)));
+          yield* sideBySide(insertRows(channelInsert, flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow))));
+          yield* sideBySide(insertRows(complaintInsert, flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow))));
           states.clear();
         },
       };
