@@ -35,6 +35,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 // Not through @cx/testing's index: it pulls in the jest helpers.
 import { generateJourneys } from '../libs/testing/src/journeys.js';
+import { logReader } from '../libs/projections/src/rebuild-log.js';
 import { writeDocsSection } from './bench-report.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -147,6 +148,22 @@ async function main() {
       }
       return best;
     };
+    /** Reading every event as the rebuild reads it (metadata and time left as text), folding nothing: shown, not the target's baseline. */
+    const types = (await database.pool.query<{ type: string }>('SELECT DISTINCT type FROM cx_events')).rows.map((r) => r.type);
+    const rebuildRead = async (): Promise<{ perSecond: number; cpu: number }> => {
+      const readLog = logReader(store, database.dataSource);
+      const begin = performance.now();
+      const cpu = process.cpuUsage();
+      let read = 0;
+      for (let after = 0n; ; ) {
+        const batch = await readLog(after, defaultRebuildOptions.batchSize, types);
+        if (batch.length === 0) break;
+        read += batch.length;
+        after = batch[batch.length - 1].position;
+      }
+      if (read !== stored) throw new Error(`read ${read} events of ${stored}`);
+      return { perSecond: stored / ((performance.now() - begin) / 1000), cpu: cpuSeconds(cpu) };
+    };
     const rebuild = async (names: readonly string[]): Promise<{ perSecond: number; cpu: number; phases: string }> => {
       const begin = performance.now();
       const cpu = process.cpuUsage();
@@ -177,9 +194,11 @@ async function main() {
 
     // 3. Interleaved rounds.
     const reads: Array<{ perSecond: number; cpu: number }> = [];
+    const rebuildReads: Array<{ perSecond: number; cpu: number }> = [];
     const fulls: Array<{ perSecond: number; cpu: number; phases: string }> = [];
     for (let round = 1; round <= rounds; round++) {
       reads.push(await baseline());
+      rebuildReads.push(await rebuildRead());
       fulls.push(await rebuild(all));
       console.log(`round ${round}: read ${fmt(reads.at(-1)!.perSecond)} events/s, rebuild of every projection ${fmt(fulls.at(-1)!.perSecond)} events/s (${fulls.at(-1)!.phases})`);
     }
@@ -200,6 +219,8 @@ async function main() {
     const read = median(reads.map((r) => r.perSecond));
     const full = median(fulls.map((f) => f.perSecond));
     const readCpu = median(reads.map((r) => r.cpu));
+    const lazyRead = median(rebuildReads.map((r) => r.perSecond));
+    const lazyCpu = median(rebuildReads.map((r) => r.cpu));
     const fullCpu = median(fulls.map((f) => f.cpu));
     const ratio = full / read;
     const pass = ratio >= TARGET ? 'PASS' : 'FAIL';
@@ -210,12 +231,13 @@ async function main() {
       `- **Date:** ${new Date().toISOString().slice(0, 19)}Z; the run took ${Math.round((Date.now() - started) / 1000)} s; load average at the end ${loadavg()[0].toFixed(1)} (the machine is shared).`,
       `- **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL ${version} on the same host.`,
       `- **Log:** ${fmt(stored)} events of generated journeys over ${fmt(customers)} customers and ${days} days (moments, answers, registrations, complaint lifecycles), stored through the ingest write path, and ${CHANGES} dated changes.`,
-      `- **Baseline:** reading every event of the log with \`readAll\`, folding nothing, in batches of ${READ_BATCHES.map(fmt).join(' and then ')}: the faster of the two (the rebuild reads in batches of ${fmt(defaultRebuildOptions.batchSize)}).`,
+      `- **Baseline:** reading every event of the log with \`readAll\`, folding nothing, in batches of ${READ_BATCHES.map(fmt).join(' and then ')}: the faster of the two (the rebuild reads in batches of ${fmt(defaultRebuildOptions.batchSize)}, with \`readAll\`'s query but each event's metadata and recording time left as text until a fold reads them: that read is shown too, measured right after the baseline, and is not the baseline).`,
       `- **Rebuild:** \`ProjectionRunner.requestRebuild\` (what \`POST /v1/projections/rebuild\` does) in a process whose projections follow the log, timed from the request until the switch committed: fresh tables in a schema of their own, the log read once for all the projections asked for (only the event types they fold), bulk folds into tables without keys or indexes, then indexed and analysed, caught up, switched. Events/s = events in the log ÷ that time. ${rounds} interleaved rounds (read, rebuild, read, rebuild…); medians.`,
       '',
       '| | events/s | ratio to the read | CPU of this process (s) | phases (last round) |',
       '|---|---:|---:|---:|---|',
       `| baseline: read the log raw | ${fmt(read)} | 1.00 | ${readCpu.toFixed(1)} | |`,
+      `| (shown, not the baseline) read the log as the rebuild reads it | ${fmt(lazyRead)} | ${(lazyRead / read).toFixed(2)} | ${lazyCpu.toFixed(1)} | |`,
       `| **rebuild of all ${allProjections.length} projections, one pass** | **${fmt(full)}** | **${ratio.toFixed(2)}** | ${fullCpu.toFixed(1)} | ${fulls.at(-1)?.phases ?? ''} |`,
       ...alone.map((a) => `| ${a.name} alone | ${fmt(a.perSecond)} | ${(a.perSecond / a.read).toFixed(2)} | ${a.cpu.toFixed(1)} | ${a.phases} |`),
       '',

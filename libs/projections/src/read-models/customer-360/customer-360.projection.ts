@@ -187,7 +187,7 @@ export class Customer360Cache {
   }
 }
 
-/** Customers' states kept between batches by default: about 50,000 customers active at a time, some 100 MB. */
+/** Customers' states kept between batches by default: some 4 KB each, so at most about 200 MB. */
 export const CUSTOMER_360_CACHE_SIZE = 50_000;
 
 /**
