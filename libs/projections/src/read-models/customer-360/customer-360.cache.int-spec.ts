@@ -105,6 +105,24 @@ describe(`customer 360 states kept between batches, on ${testBackend}`, () => {
     expect(got).toEqual(await expected(b1, b2, b3, b4));
   });
 
+  it('does not keep what a transaction that did not commit folded, even when the row is at the same position', async () => {
+    await reset();
+    const [b1, b2, b3] = batches;
+    const mine = createCustomer360Projection();
+    await apply(mine, b1);
+    await apply(mine, b2);
+    // The same batch again (a runner that lost the race for it): folded twice, then rolled back
+    // when the checkpoint did not move; the rows stay at the same last position.
+    await expect(
+      database.dataSource.transaction(async (m) => {
+        await mine.apply(b2, m);
+        throw new Error('the checkpoint moved');
+      }),
+    ).rejects.toThrow('the checkpoint moved');
+    await apply(mine, b3);
+    expect(await snapshot()).toEqual(await expected(b1, b2, b3));
+  });
+
   it('reads the rows again after its tables were replaced under it, as a rebuild switches them', async () => {
     await reset();
     const [b1, b2, b3, b4] = batches;

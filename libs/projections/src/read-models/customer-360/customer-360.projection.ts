@@ -152,13 +152,15 @@ type Loaded = { states: Map<string, Customer360State>; storedComplaints: Set<str
 /**
  * Customers' states as this process last wrote them, so that the next batches naming them need
  * not read their wide rows back: bounded, the least recently used dropped first. An entry is only
- * a guess: `load` uses it when the stored row's last_position is still the state's own (no other
- * process, rebuild switch or rolled-back transaction changed the row since), else reads the rows.
- * A state is taken out while a batch folds it and put back once its rows are written, so two
- * runners of one process never fold the same object.
+ * a guess: `load` uses it while the stored row is still the version this process wrote (its
+ * `xmin`, the writing transaction, and its last_position), else reads the rows: rows another
+ * process wrote (the lease moved), a batch whose transaction did not commit (whatever it folded,
+ * even events already in the row), tables a rebuild switched. A state is taken out while a batch
+ * folds it and put back once its rows are written, so two runners of one process never fold the
+ * same object.
  */
 export class Customer360Cache {
-  private readonly entries = new Map<string, Customer360State>();
+  private readonly entries = new Map<string, { state: Customer360State; version: string }>();
   /** Customers whose cached state was used, and those read from their rows (not in the cache, or changed meanwhile). */
   hits = 0;
   misses = 0;
@@ -169,16 +171,17 @@ export class Customer360Cache {
     return this.entries.size;
   }
 
-  take(customerId: string): Customer360State | undefined {
-    const state = this.entries.get(customerId);
-    if (state) this.entries.delete(customerId);
-    return state;
+  take(customerId: string): { state: Customer360State; version: string } | undefined {
+    const entry = this.entries.get(customerId);
+    if (entry) this.entries.delete(customerId);
+    return entry;
   }
 
-  put(state: Customer360State): void {
+  /** `version`: the xmin of the row written from `state`. */
+  put(state: Customer360State, version: string): void {
     if (this.capacity <= 0) return;
     this.entries.delete(state.customerId);
-    this.entries.set(state.customerId, state);
+    this.entries.set(state.customerId, { state, version });
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 
@@ -198,19 +201,20 @@ export const CUSTOMER_360_CACHE_SIZE = 50_000;
 async function load(manager: EntityManager, customerIds: string[], cache: Customer360Cache): Promise<Loaded> {
   const states = new Map<string, Customer360State>();
   const storedComplaints = new Set<string>();
-  const stored: Array<{ customerId: string; lastPosition: string }> = await manager.query(
-    'SELECT customer_id AS "customerId", last_position::text AS "lastPosition" FROM rm_customers WHERE customer_id = ANY($1::text[])',
+  const stored: Array<{ customerId: string; lastPosition: string; version: string }> = await manager.query(
+    'SELECT customer_id AS "customerId", last_position::text AS "lastPosition", xmin::text AS version FROM rm_customers WHERE customer_id = ANY($1::text[])',
     [customerIds],
   );
-  const cached = new Map<string, Customer360State>();
+  const cached = new Map<string, { state: Customer360State; version: string }>();
   for (const id of customerIds) {
-    const state = cache.take(id);
-    if (state) cached.set(id, state);
+    const entry = cache.take(id);
+    if (entry) cached.set(id, entry);
   }
   const toRead: string[] = [];
-  for (const { customerId, lastPosition } of stored) {
-    const state = cached.get(customerId);
-    if (state && state.lastPosition.toString() === lastPosition) {
+  for (const { customerId, lastPosition, version } of stored) {
+    const entry = cached.get(customerId);
+    if (entry && entry.version === version && entry.state.lastPosition.toString() === lastPosition) {
+      const state = entry.state;
       cache.hits += 1;
       states.set(customerId, state);
       for (const complaintId of state.complaints.keys()) storedComplaints.add(complaintId);
@@ -390,12 +394,14 @@ const complaintRow = (c: OpenComplaint): JsonRow<CustomerComplaintRow> => ({
   lastPosition: c.lastPosition.toString(),
 });
 
-async function write(manager: EntityManager, states: Iterable<Customer360State>, changes: FoldChanges, storedComplaints: Set<string>) {
-  await manager.query(customerUpsert, [JSON.stringify([...states].map(rowFromState))]);
+/** Writes the batch's rows; returns the customer rows' new version (their xmin: this transaction). */
+async function write(manager: EntityManager, states: Iterable<Customer360State>, changes: FoldChanges, storedComplaints: Set<string>): Promise<string> {
+  const written: Array<{ version: string }> = await manager.query(`${customerUpsert} RETURNING xmin::text AS version`, [JSON.stringify([...states].map(rowFromState))]);
   if (changes.channels.size > 0) await manager.query(channelUpsert, [JSON.stringify([...changes.channels.values()].map(channelRow))]);
   const closed = [...changes.closedComplaints].filter((id) => storedComplaints.has(id));
   if (closed.length > 0) await manager.query('DELETE FROM rm_customer_complaints WHERE complaint_id = ANY($1::text[])', [closed]);
   if (changes.complaints.size > 0) await manager.query(complaintUpsert, [JSON.stringify([...changes.complaints.values()].map(complaintRow))]);
+  return written[0].version;
 }
 
 const customerOf = (event: RecordedEvent): string | undefined => {
@@ -449,9 +455,9 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
         applyEvent(state, event, changes);
         touched.set(customerId, state);
       }
-      await write(manager, touched.values(), changes, storedComplaints);
-      // Before the commit: a transaction that does not commit leaves rows behind these states, which load then does not use.
-      for (const state of touched.values()) cache.put(state);
+      const version = await write(manager, touched.values(), changes, storedComplaints);
+      // Before the commit: a transaction that does not commit leaves rows of another version behind these states, which load then does not use.
+      for (const state of touched.values()) cache.put(state, version);
     },
 
     /**
