@@ -33,10 +33,12 @@ const marked = new WeakSet<BulkWrite>();
  * it, and the marked ones after it wait for it.
  */
 export function* sideBySide(writes: Iterable<BulkWrite>): Generator<BulkWrite> {
-  for (const write of writes) {
-    marked.add(write);
-    yield write;
-  }
+  for (const write of writes) yield markedSideBySide(write);
+}
+
+export function markedSideBySide(write: BulkWrite): BulkWrite {
+  marked.add(write);
+  return write;
 }
 
 export const isSideBySide = (write: BulkWrite): boolean => marked.has(write);

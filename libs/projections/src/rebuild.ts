@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BulkFold, BulkWrite, Projection, RebuildPhase } from './projection.js';
 import { type LogReader, logReader } from './rebuild-log.js';
-import { isSideBySide } from './rebuild-rows.js';
+import { isSideBySide, markedSideBySide } from './rebuild-rows.js';
 import type { RebuildRequests, RebuildRow } from './rebuild-requests.js';
 import {
   dependentsOf,
@@ -230,7 +230,12 @@ export class ProjectionRebuild {
     await this.report(true);
     for (const t of this.targets) t.fold = t.projection.bulk?.() ?? batchingFold(t.projection, this.options.applyBatchSize);
     const held = () => this.targets.reduce((sum, t) => sum + (t.fold?.held ?? 0), 0);
-    await this.follow(this.target, (t, events) => t.fold!.add(events), () => held() > this.options.maxHeld);
+    // What a bulk fold's `add` writes are plain inserts of rows it will not change again (BulkFold): in any order, so side by side.
+    const add = (t: Target, events: readonly RecordedEvent[]) => {
+      const write = t.fold!.add(events);
+      return write && t.projection.bulk ? markedSideBySide(write) : write;
+    };
+    await this.follow(this.target, add, () => held() > this.options.maxHeld);
     if (this.position < this.target) this.host.logger.warn(`rebuild of ${this.names.join(', ')}: ${held()} entries held at position ${this.position}; writing them and going on batch by batch`);
     await this.writeRest();
     for (const t of this.targets) t.fold = undefined;
