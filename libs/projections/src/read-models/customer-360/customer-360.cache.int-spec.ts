@@ -142,6 +142,24 @@ describe(`customer 360 states kept between batches, on ${testBackend}`, () => {
     expect(await snapshot()).toEqual(await expected(b2));
   });
 
+  it('keeps states for one database at a time: applied to another database, it reads the rows again', async () => {
+    await reset();
+    const [b1, b2, b3] = batches;
+    const mine = createCustomer360Projection();
+    const other = await openTestDatabase({ migrations: [...projectionMigrations, ...mine.migrations], entities: [...mine.entities] });
+    try {
+      await apply(mine, b1);
+      // Another database (two embedded ones in one process can give their rows the same versions).
+      await other.dataSource.transaction((m) => mine.apply(b3, m));
+      const misses = mine.cache.misses;
+      await apply(mine, b2);
+      expect(mine.cache.misses).toBe(misses + 2);
+      expect(await snapshot()).toEqual(await expected(b1, b2));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('drops the least recently used states past its size, and still writes the same rows', async () => {
     await reset();
     const small = createCustomer360Projection({ cacheSize: 1 });

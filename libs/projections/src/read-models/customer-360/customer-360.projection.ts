@@ -417,6 +417,8 @@ const customerOf = (event: RecordedEvent): string | undefined => {
  */
 export function createCustomer360Projection(options: { cacheSize: number } = { cacheSize: CUSTOMER_360_CACHE_SIZE }): Projection & { cache: Customer360Cache } {
   const cache = new Customer360Cache(options.cacheSize);
+  // A cache speaks for one database: row versions (xmin) of two embedded databases in one process can coincide.
+  let cachedFor: unknown;
   return {
     cache,
     name: CUSTOMER_360,
@@ -441,6 +443,10 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
     async apply(events, manager) {
       const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
       if (customerIds.length === 0) return;
+      if (cachedFor !== manager.connection) {
+        cache.clear();
+        cachedFor = manager.connection;
+      }
       const { states, storedComplaints } = await load(manager, customerIds, cache);
       const changes = newChanges();
       const touched = new Map<string, Customer360State>();
