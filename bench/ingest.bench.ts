@@ -18,6 +18,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { writeDocsSection } from './bench-report.js';
@@ -190,8 +191,24 @@ async function drive(batches: readonly CloudEvent[][], clients: number, work: (b
 
 const APPS = { cx: 'dist/apps/cx/src/main.js', ingest: 'dist/apps/ingest/src/main.js' } as const;
 
-async function startApp(databaseUrl: string, app: keyof typeof APPS): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [...(process.env.CX_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CX_BENCH_PROFILE}`] : []), join(root, APPS[app])], {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function startApp(databaseUrl: string, app: keyof typeof APPS): Promise<{ url: string; pid?: number; output(): string; stop(): Promise<void> }> {
+  // CX_BENCH_PROFILE=<dir>: a CPU profile of the app; CX_BENCH_NODE_ARGS: more node flags for the app (experiments only);
+  // CX_BENCH_APP_LOG=<file>: the app's output, written when it stops.
+  const nodeArgs = [
+    ...(process.env.CX_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CX_BENCH_PROFILE}`] : []),
+    ...(process.env.CX_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
+  const child = spawn(process.execPath, [...nodeArgs, join(root, APPS[app])], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', CX_API_KEYS: `${KEY}:ingest`, CX_MASTER_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'info', CX_DB_POOL_SIZE: '10' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -213,10 +230,12 @@ async function startApp(databaseUrl: string, app: keyof typeof APPS): Promise<{ 
   });
   return {
     url,
+    pid: child.pid,
     output: () => output,
     async stop() {
       child.kill('SIGTERM');
       await once(child, 'exit');
+      if (process.env.CX_BENCH_APP_LOG) writeFileSync(process.env.CX_BENCH_APP_LOG, output);
     },
   };
 }
@@ -252,6 +271,7 @@ async function main() {
 
   const sides: Record<'http' | 'append', Side[]> = { http: [], append: [] };
   const names: string[] = [];
+  const appCpuPerEvent: number[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
       const batches = workload(total, batchSize, 20_000, 1000 + round);
@@ -263,11 +283,16 @@ async function main() {
       const store = new PostgresEventStore({ pool: database.pool });
       await drive(batches.slice(0, 4), clients, (batch) => appendOnly(store, batch));
       await database.pool.query('TRUNCATE cx_events');
+      const cpu0 = process.cpuUsage();
       const append = await drive(batches, clients, (batch) => appendOnly(store, batch));
+      const benchCpu = process.cpuUsage(cpu0);
       await store.close();
       await database.close();
       sides.append.push(append);
-      console.log(`round ${round + 1} append-only: ${fmt((append.events / append.elapsedMs) * 1000)} events/s (${Math.round(bytes)} bytes of JSON per CloudEvent)`);
+      console.log(
+        `round ${round + 1} append-only: ${fmt((append.events / append.elapsedMs) * 1000)} events/s (${Math.round(bytes)} bytes of JSON per CloudEvent; ` +
+          `${((benchCpu.user + benchCpu.system) / append.events).toFixed(1)} µs of this process's CPU per event)`,
+      );
 
       const httpDb = `cx_bench_ingest_h_${randomBytes(4).toString('hex')}`;
       names.push(httpDb);
@@ -286,7 +311,10 @@ async function main() {
       let http: Side;
       try {
         await drive(workload(2_000, batchSize, 20_000, 99), clients, postBatch);
+        const appCpu0 = cpuSecondsOf(app.pid);
         http = await drive(batches, clients, postBatch);
+        const appCpu = cpuSecondsOf(app.pid);
+        if (appCpu0 !== undefined && appCpu !== undefined) appCpuPerEvent.push(((appCpu - appCpu0) * 1e6) / http.events);
       } catch (error) {
         console.error(app.output().split('\n').filter((line) => !line.includes('"msg":"request"')).slice(-8).join('\n'));
         throw error;
@@ -294,7 +322,10 @@ async function main() {
         await app.stop();
       }
       sides.http.push(http);
-      console.log(`round ${round + 1} HTTP ingest: ${fmt((http.events / http.elapsedMs) * 1000)} events/s, p99 ${percentile(http.latenciesMs, 99).toFixed(1)} ms per request`);
+      console.log(
+        `round ${round + 1} HTTP ingest: ${fmt((http.events / http.elapsedMs) * 1000)} events/s, p99 ${percentile(http.latenciesMs, 99).toFixed(1)} ms per request` +
+          (appCpuPerEvent.length > round ? `; ${appCpuPerEvent[round].toFixed(1)} µs of the app's CPU per event` : ''),
+      );
     }
   } finally {
     for (const name of names) await dropDatabase(baseUrl, name).catch(() => undefined);
