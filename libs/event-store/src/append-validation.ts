@@ -32,11 +32,52 @@ export function assertExpectedVersion(expected: unknown): asserts expected is Ex
   );
 }
 
+/** Deeper than this, the quick check leaves the value to findNonJson (which also finds cycles). */
+const QUICK_DEPTH = 64;
+
+/**
+ * True when the value is certainly plain JSON by findNonJson's rules: the same walk without
+ * building a path per property or tracking visited objects (most of its cost on ingest's hot
+ * path). False means "not sure": findNonJson then decides and writes the reason.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !value.includes('\u0000');
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= QUICK_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        if (key.includes('\u0000') || !isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /**
  * Finds the first place where a value would not survive a JSON round trip unchanged.
  * Returns a path and a reason, or undefined when the value is plain JSON.
  */
-export function findNonJson(value: unknown, path = '$', seen = new Set<object>()): string | undefined {
+export function findNonJson(value: unknown, path = '$', seen?: Set<object>): string | undefined {
+  if (seen === undefined) {
+    if (isPlainJson(value, 0)) return undefined;
+    seen = new Set<object>();
+  }
   switch (typeof value) {
     case 'string':
       return value.includes('\u0000') ? `${path}: strings must not contain NUL characters` : undefined;
@@ -145,6 +186,8 @@ export function validateAppendMany(appends: unknown): void {
 
 /** Metadata as stored: correlation and causation default to the event's own id (the start of a chain). */
 export function recordedMetadata(event: EventToAppend): RecordedMetadata {
+  const given = event.metadata;
+  if (given?.correlationId !== undefined && given.causationId !== undefined) return given as RecordedMetadata;
   return {
     ...event.metadata,
     correlationId: event.metadata?.correlationId ?? event.id,

@@ -348,21 +348,23 @@ export class PostgresEventStore implements EventStore {
       metadata: recordedMetadata(event),
     }));
     try {
-      const inserted = await client.query<{ position: string; event_id: string; stream_id: string; stream_version: string }>(
+      // Every row is inserted as given or the statement fails: the outcome is known without RETURNING.
+      const inserted = await client.query(
         `INSERT INTO cx_events (position, event_id, stream_id, stream_version, type, data, metadata)
          OVERRIDING SYSTEM VALUE
          SELECT e.position, e.event_id, e.stream_id, e.stream_version, e.type, coalesce(e.data, 'null'::jsonb), e.metadata
            FROM jsonb_to_recordset($1::jsonb)
-             AS e(position bigint, event_id uuid, stream_id text, stream_version bigint, type text, data jsonb, metadata jsonb)
-         RETURNING position, event_id, stream_id, stream_version`,
+             AS e(position bigint, event_id uuid, stream_id text, stream_version bigint, type text, data jsonb, metadata jsonb)`,
         [JSON.stringify(payload)],
       );
-      return inserted.rows.map((row) => ({
-        id: row.event_id,
+      if (inserted.rowCount !== rows.length) throw new Error(`inserted ${inserted.rowCount} of ${rows.length} events`);
+      return rows.map(({ streamId, streamVersion, event }, i) => ({
+        // PostgreSQL gives a uuid back in lower case; the ids were checked to be canonical UUIDs.
+        id: event.id.toLowerCase(),
         status: 'appended' as const,
-        streamId: row.stream_id,
-        streamVersion: Number(row.stream_version),
-        position: BigInt(row.position),
+        streamId,
+        streamVersion,
+        position: BigInt(positions[i]),
       }));
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
