@@ -210,13 +210,17 @@ export class IngestService {
     context: IngestContext,
   ): { decided: Decided[]; rejections: Map<number, ItemResult> } {
     const byStream = new Map<string, Item[]>();
-    for (const item of items) byStream.set(item.streamId, [...(byStream.get(item.streamId) ?? []), item]);
+    for (const item of items) {
+      const list = byStream.get(item.streamId);
+      if (list) list.push(item);
+      else byStream.set(item.streamId, [item]);
+    }
 
     const decided: Decided[] = [];
     const rejections = new Map<number, ItemResult>();
     for (const [streamId, streamItems] of byStream) {
       const past = histories.get(streamId);
-      const known = new Map((past ?? []).map((e) => [e.id, e]));
+      const known = new Set(past?.map((e) => e.id));
       let customer: CustomerState = past ? past.reduce(evolveCustomer, customerDecider.initialState) : customerDecider.initialState;
       let complaint: ComplaintState = past ? past.reduce(evolveComplaint, complaintDecider.initialState) : complaintDecider.initialState;
 
@@ -299,7 +303,9 @@ export class IngestService {
     const byStream = new Map<string, EventToAppend[]>();
     for (const entry of decided) {
       if (!('events' in entry) || entry.events.length === 0) continue;
-      byStream.set(entry.item.streamId, [...(byStream.get(entry.item.streamId) ?? []), ...entry.events]);
+      const list = byStream.get(entry.item.streamId);
+      if (list) list.push(...entry.events);
+      else byStream.set(entry.item.streamId, [...entry.events]);
     }
     return [...byStream.entries()].map(([streamId, events]) => {
       const history = histories.get(streamId);

@@ -66,8 +66,8 @@ export class PiiVault {
   }
 
   /**
-   * Copies of each item's data with the listed string fields sealed; absent and null fields stay as
-   * they are, any other type is refused rather than stored in the clear. Every value is sealed, even
+   * Copies of each item's data with the listed string fields sealed (an item with nothing to seal
+   * comes back as it is, not copied); absent and null fields stay as they are, any other type is refused rather than stored in the clear. Every value is sealed, even
    * one that looks sealed: a client cannot smuggle a foreign ciphertext in. Keys come from the cache,
    * then one SELECT, then one INSERT for the customers without one (and one more SELECT for the
    * customers another writer created meanwhile). Raises CustomerErasedError naming every erased
@@ -89,13 +89,16 @@ export class PiiVault {
     const erased = [...customers].filter((id) => keys.get(id)?.state !== 'live');
     if (erased.length > 0) throw new CustomerErasedError(erased);
     return items.map(({ customerId, data, fields }) => {
-      const copy = { ...data };
       const key = keys.get(customerId);
+      let copy: Record<string, unknown> | undefined;
       for (const field of fields) {
-        const value = copy[field];
-        if (typeof value === 'string' && key?.state === 'live') copy[field] = sealValue(key.key, customerId, field, value);
+        const value = data[field];
+        if (typeof value === 'string' && key?.state === 'live') {
+          copy ??= { ...data };
+          copy[field] = sealValue(key.key, customerId, field, value);
+        }
       }
-      return copy;
+      return copy ?? data;
     });
   }
 
