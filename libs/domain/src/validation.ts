@@ -34,12 +34,21 @@ export function optionalText(field: string, value: unknown): Check {
   return value === undefined ? undefined : text(field, value);
 }
 
+/** Days in a month, as `new Date(Date.UTC(year, month, 0)).getUTCDate()` counts them (it reads years 0-99 as 1900-1999). */
+function daysInMonth(year: number, month: number): number {
+  const y = year <= 99 ? 1900 + year : year;
+  if (month === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
 export function timestamp(field: string, value: unknown): Check {
   const parts = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
   if (parts && !Number.isNaN(Date.parse(value as string))) {
-    const [year, month, day] = parts.slice(1, 4).map(Number) as [number, number, number];
+    const year = Number(parts[1]);
+    const month = Number(parts[2]);
+    const day = Number(parts[3]);
     // Date.parse rolls 2025-02-30 over into March; a calendar date must exist as written.
-    if (month >= 1 && month <= 12 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()) return undefined;
+    if (month >= 1 && month <= 12 && day <= daysInMonth(year, month)) return undefined;
   }
   return issue(field, 'must be an RFC 3339 timestamp with a time zone, such as 2025-01-31T09:30:00Z');
 }

@@ -176,6 +176,9 @@ export const piiFields: Partial<Record<IngestEventType, readonly string[]>> = {
   'cx.complaint.filed': ['description'],
 };
 
+/** The extensions of an event that has none: one shared frozen object, not one per event. */
+const NO_EXTENSIONS: ValidCloudEvent['extensions'] = Object.freeze({});
+
 const CE_ATTRIBUTES = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'data', 'dataschema']);
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 
@@ -264,13 +267,21 @@ function compiledCheck(dataClass: DataClass): ((data: Record<string, unknown>) =
     }
     byProperty.set(metadata.propertyName, entry);
   }
-  const properties = [...byProperty.entries()];
-  return (data) =>
-    properties.every(([property, { optional, rules }]) => {
+  const properties = [...byProperty.entries()].map(([property, { optional, rules }]) => ({
+    property,
+    optional,
+    checks: rules.map((rule) => rule.check),
+    constraints: rules.map((rule) => rule.constraints),
+  }));
+  return (data) => {
+    for (let p = 0; p < properties.length; p++) {
+      const { property, optional, checks, constraints } = properties[p];
       const value = data[property];
-      if (optional && value === undefined) return true;
-      return rules.every(({ check, constraints }) => check(value, constraints));
-    });
+      if (optional && value === undefined) continue;
+      for (let r = 0; r < checks.length; r++) if (!checks[r](value, constraints[r])) return false;
+    }
+    return true;
+  };
 }
 
 const fastChecks = new Map(Object.values(dataClasses).map((dataClass) => [dataClass, compiledCheck(dataClass)] as const));
@@ -294,14 +305,19 @@ export function validateCloudEvent(raw: unknown): { event: ValidCloudEvent } | {
     ? []
     : flatten(validateSync(Object.assign(new CloudEventDto(), input), { forbidUnknownValues: false }), '');
 
-  const extensions: ValidCloudEvent['extensions'] = {};
-  for (const [name, value] of Object.entries(input)) {
+  let extensions: ValidCloudEvent['extensions'] = NO_EXTENSIONS;
+  const names = Object.keys(input);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
     if (CE_ATTRIBUTES.has(name)) continue;
+    const value = input[name];
+    const kind = typeof value;
     if (!EXTENSION_NAME.test(name)) {
       errors.push({ field: name, message: 'is not a CloudEvents attribute (extension names are 1-20 lower-case letters or digits)' });
-    } else if (!['string', 'number', 'boolean'].includes(typeof value)) {
+    } else if (kind !== 'string' && kind !== 'number' && kind !== 'boolean') {
       errors.push({ field: name, message: 'an extension attribute must be a string, number or boolean' });
     } else {
+      if (extensions === NO_EXTENSIONS) extensions = {};
       extensions[name] = value as string | number | boolean;
     }
   }
@@ -310,22 +326,23 @@ export function validateCloudEvent(raw: unknown): { event: ValidCloudEvent } | {
   if (dataClass && typeof input.data === 'object' && input.data !== null && !Array.isArray(input.data)) {
     const data = input.data as Record<string, unknown>;
     const allowed = allowedProperties.get(dataClass)!;
-    for (const key of Object.keys(data)) {
+    const keys = Object.keys(data);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
       if (!allowed.has(key)) errors.push({ field: `data.${key}`, message: `property ${key} should not exist` });
     }
     if (!fastChecks.get(dataClass)?.(data)) errors.push(...flatten(validateSync(Object.assign(new dataClass(), data)), 'data'));
   }
   if (errors.length > 0) return { errors };
-  return {
-    event: {
-      specversion: '1.0',
-      id: input.id as string,
-      source: input.source as string,
-      type: input.type as IngestEventType,
-      subject: input.subject as string,
-      ...(input.time === undefined ? {} : { time: input.time as string }),
-      data: input.data as Record<string, unknown>,
-      extensions,
-    },
+  const event: ValidCloudEvent = {
+    specversion: '1.0',
+    id: input.id as string,
+    source: input.source as string,
+    type: input.type as IngestEventType,
+    subject: input.subject as string,
+    data: input.data as Record<string, unknown>,
+    extensions,
   };
+  if (input.time !== undefined) event.time = input.time as string;
+  return { event };
 }

@@ -18,6 +18,7 @@ import {
 import type { Metrics } from '@cx/http';
 import { CustomerErasedError } from '@cx/platform';
 import {
+  type AppendedEvent,
   type EventStore,
   type EventToAppend,
   type ExpectedVersion,
@@ -162,7 +163,8 @@ export class IngestService {
     for (const [index, result] of rejections) results[index] = result;
     if (context.atomic && results.some((r) => r?.status === 'rejected')) return this.outcome(valid, validIndex, firstOf, results, true);
 
-    const positions = new Map(stored.flatMap((r) => r.events.map((e) => [e.id, e] as const)));
+    const positions = new Map<string, AppendedEvent>();
+    for (const result of stored) for (const e of result.events) positions.set(e.id, e);
     for (const entry of decided) {
       if ('duplicateOf' in entry) {
         results[entry.item.index] = { id: entry.item.event.id, status: 'duplicate', position: entry.duplicateOf.position.toString() };
@@ -185,9 +187,23 @@ export class IngestService {
    * whose data was erased is rejected (it may not be stored again); events without any still are.
    */
   private async seal(valid: readonly ValidCloudEvent[], validIndex: readonly number[], results: ItemResult[]): Promise<Array<Record<string, unknown>>> {
-    const records = valid.map((event) => ({ customerId: event.subject, data: event.data, fields: piiFields[event.type] ?? [] }));
+    // Only events of a type with personal fields go to the vault; the others keep their data as it is.
+    const sealedData = valid.map((event) => event.data);
+    const withPii: number[] = [];
+    const records: Array<{ customerId: string; data: Record<string, unknown>; fields: readonly string[] }> = [];
+    valid.forEach((event, i) => {
+      const fields = piiFields[event.type];
+      if (fields === undefined || fields.length === 0) return;
+      withPii.push(i);
+      records.push({ customerId: event.subject, data: event.data, fields });
+    });
+    if (records.length === 0) return sealedData;
+    const fill = (sealed: ReadonlyArray<Record<string, unknown>>) => {
+      withPii.forEach((i, n) => (sealedData[i] = sealed[n]));
+      return sealedData;
+    };
     try {
-      return await this.vault.sealFields(records);
+      return fill(await this.vault.sealFields(records));
     } catch (error) {
       if (!(error instanceof CustomerErasedError)) throw error;
       const erased = new Set(error.customerIds);
@@ -198,7 +214,7 @@ export class IngestService {
         }
       });
       const kept = records.map((record) => (erased.has(record.customerId) ? { ...record, fields: [] } : record));
-      return this.vault.sealFields(kept);
+      return fill(await this.vault.sealFields(kept));
     }
   }
 
@@ -284,18 +300,12 @@ export class IngestService {
 
   private toAppend(item: Item, event: DomainEvent, n: number, context: IngestContext, receivedAt: string): EventToAppend {
     const { source, id, type, subject, time, extensions } = item.event;
-    return {
-      id: n === 0 ? item.storedId : storedEventId(source, id, n),
-      type: event.type,
-      data: event.data,
-      metadata: {
-        correlationId: context.correlationId,
-        causationId: item.storedId,
-        cloudEvent: { id, source, type, subject, ...(time ? { time } : {}), ...extensions },
-        receivedAt,
-        ...(context.principal ? { principal: context.principal } : {}),
-      },
-    };
+    const cloudEvent: Record<string, unknown> = { id, source, type, subject };
+    if (time) cloudEvent.time = time;
+    for (const name in extensions) cloudEvent[name] = extensions[name];
+    const metadata: EventToAppend['metadata'] & Record<string, unknown> = { correlationId: context.correlationId, causationId: item.storedId, cloudEvent, receivedAt };
+    if (context.principal) metadata.principal = context.principal;
+    return { id: n === 0 ? item.storedId : storedEventId(source, id, n), type: event.type, data: event.data, metadata };
   }
 
   /** One append per stream; a stream that was read expects the version it was read at. */
