@@ -195,6 +195,7 @@ const APPS = { cx: 'dist/apps/cx/src/main.js', ingest: 'dist/apps/ingest/src/mai
 function cpuSecondsOf(pid: number | undefined): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    if (process.env.CX_BENCH_APP_LOG) console.log(`app utime ${Number(fields[11]) / 100} s, stime ${Number(fields[12]) / 100} s`);
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return undefined;
