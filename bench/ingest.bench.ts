@@ -204,12 +204,13 @@ function cpuSecondsOf(pid: number | undefined): number | undefined {
 
 async function startApp(databaseUrl: string, app: keyof typeof APPS): Promise<{ url: string; pid?: number; output(): string; stop(): Promise<void> }> {
   // CX_BENCH_PROFILE=<dir>: a CPU profile of the app; CX_BENCH_NODE_ARGS: more node flags for the app (experiments only);
-  // CX_BENCH_APP_LOG=<file>: the app's output, written when it stops.
+  // CX_BENCH_APP_LOG=<file>: the app's output, written when it stops; CX_BENCH_DIST=<dir>: run the app from another build (A/B).
   const nodeArgs = [
     ...(process.env.CX_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CX_BENCH_PROFILE}`] : []),
     ...(process.env.CX_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
   ];
-  const child = spawn(process.execPath, [...nodeArgs, join(root, APPS[app])], {
+  const entry = process.env.CX_BENCH_DIST ? join(process.env.CX_BENCH_DIST, APPS[app].replace(/^dist\//, '')) : join(root, APPS[app]);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', CX_API_KEYS: `${KEY}:ingest`, CX_MASTER_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'info', CX_DB_POOL_SIZE: '10' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

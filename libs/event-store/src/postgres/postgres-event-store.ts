@@ -252,14 +252,16 @@ export class PostgresEventStore implements EventStore {
     const { rows } = await client.query<{ versions: Record<string, number> | null; stored: StoredRow[] | null }>(
       // One index probe per stream (LATERAL), whatever the planner's statistics say: a table that
       // grew without ANALYZE would otherwise be scanned in bulk for every append.
+      // Stream ids and event ids were validated (no commas in either): sent as one comma-separated
+      // text each, which costs less to build and to parse than two arrays of quoted elements.
       `SELECT (SELECT json_object_agg(s.stream_id, v.version)
-                 FROM unnest($1::text[]) AS s(stream_id)
+                 FROM unnest(string_to_array($1::text, ',')) AS s(stream_id)
                  CROSS JOIN LATERAL (SELECT max(e.stream_version) AS version FROM cx_events e WHERE e.stream_id = s.stream_id) AS v
                 WHERE v.version IS NOT NULL) AS versions,
               (SELECT json_agg(json_build_object('id', event_id, 'streamId', stream_id,
                                                  'streamVersion', stream_version, 'position', position::text))
-                 FROM cx_events WHERE event_id = ANY($2::uuid[])) AS stored`,
-      [appends.map((a) => a.streamId), appends.flatMap((a) => a.events.map((e) => e.id))],
+                 FROM cx_events WHERE event_id = ANY(string_to_array($2::text, ',')::uuid[])) AS stored`,
+      [appends.map((a) => a.streamId).join(','), appends.map((a) => a.events.map((e) => e.id).join(',')).join(',')],
     );
     const versions = rows[0].versions ?? {};
     const stored = new Map<string, AppendedEvent>(
