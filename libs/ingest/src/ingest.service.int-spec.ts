@@ -1,5 +1,5 @@
 import { createMomentCatalogue } from '@cx/domain';
-import { PostgresEventStore } from '@cx/event-store';
+import { PostgresEventStore, storedEventId } from '@cx/event-store';
 import { MasterKey, PiiVault } from '@cx/platform';
 import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -67,5 +67,39 @@ describe(`ingest write path on ${testBackend}`, () => {
     ]);
     expect([a.results[0].status, b.results[0].status].sort()).toEqual(['accepted', 'rejected']);
     expect((await store.readStream(`complaint-${complaintId}`)).map((e) => e.type)).toEqual(['complaint.filed.v1', 'complaint.acknowledged.v1']);
+  });
+
+  it('stores each event as its data plus the fields it is routed and timed by, and the CloudEvent in the metadata', async () => {
+    const subject = `cust-shape-${randomUUID().slice(0, 8)}`;
+    const complaintId = `cmp-shape-${randomUUID().slice(0, 8)}`;
+    const time = '2026-03-01T10:00:00Z';
+    const sent = [
+      { ...ce('cx.moment.recorded', subject, { kind: 'payment', channel: 'web', waitSeconds: 3, amount: 12.5, currency: 'EUR' }), time, traceparent: 'trace-1' },
+      { ...ce('cx.feedback.submitted', subject, { nps: 9 }), time },
+      { ...ce('cx.complaint.filed', subject, { complaintId, category: 'billing', channel: 'phone', severity: 'low' }), time },
+      { ...ce('cx.complaint.acknowledged', subject, { complaintId }), time },
+    ];
+    const outcome = await ingest.ingest(sent, { correlationId: 'shape', principal: 'key-1' });
+    expect(outcome.results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    const stored = [
+      ...(await store.readStream(`moment-${storedEventId('urn:cx:spec', sent[0].id)}`)),
+      ...(await store.readStream(`feedback-${storedEventId('urn:cx:spec', sent[1].id)}`)),
+      ...(await store.readStream(`complaint-${complaintId}`)),
+    ];
+    expect(stored.map((e) => [e.type, e.data])).toEqual([
+      ['moment.recorded.v1', { kind: 'payment', channel: 'web', waitSeconds: 3, amount: 12.5, currency: 'EUR', momentId: sent[0].id, customerId: subject, occurredAt: time }],
+      ['feedback.submitted.v1', { nps: 9, customerId: subject, submittedAt: time }],
+      ['complaint.filed.v1', { complaintId, category: 'billing', channel: 'phone', severity: 'low', customerId: subject, filedAt: time }],
+      ['complaint.acknowledged.v1', { complaintId, acknowledgedAt: time, customerId: subject }],
+    ]);
+    expect(stored[0].metadata).toEqual({
+      correlationId: 'shape',
+      causationId: stored[0].id,
+      cloudEvent: { id: sent[0].id, source: 'urn:cx:spec', type: 'cx.moment.recorded', subject, time, traceparent: 'trace-1' },
+      receivedAt: expect.any(String),
+      principal: 'key-1',
+    });
+    // The caller's events are left as they were sent (a retry sends the same objects again).
+    expect(sent[0].data).toEqual({ kind: 'payment', channel: 'web', waitSeconds: 3, amount: 12.5, currency: 'EUR' });
   });
 });

@@ -270,13 +270,13 @@ export class IngestService {
     const at = event.time ?? receivedAt;
     switch (event.type) {
       case 'cx.customer.registered':
-        return customerDecider.decide({ type: 'RegisterCustomer', data: { ...data, customerId, registeredAt: at } } as CustomerCommand, customer);
+        return customerDecider.decide({ type: 'RegisterCustomer', data: withFields(data, 'customerId', customerId, 'registeredAt', at) } as CustomerCommand, customer);
       case 'cx.customer.updated':
-        return customerDecider.decide({ type: 'UpdateCustomer', data: { ...data, customerId, updatedAt: at } } as CustomerCommand, customer);
+        return customerDecider.decide({ type: 'UpdateCustomer', data: withFields(data, 'customerId', customerId, 'updatedAt', at) } as CustomerCommand, customer);
       case 'cx.moment.recorded':
-        return recordMoment({ type: 'RecordMoment', data: { ...data, momentId: event.id, customerId, occurredAt: at } } as Parameters<typeof recordMoment>[0], this.catalogue);
+        return recordMoment({ type: 'RecordMoment', data: withFields(data, 'momentId', event.id, 'customerId', customerId, 'occurredAt', at) } as Parameters<typeof recordMoment>[0], this.catalogue);
       case 'cx.feedback.submitted':
-        return submitFeedback({ type: 'SubmitFeedback', data: { ...data, customerId, submittedAt: at } } as Parameters<typeof submitFeedback>[0]);
+        return submitFeedback({ type: 'SubmitFeedback', data: withFields(data, 'customerId', customerId, 'submittedAt', at) } as Parameters<typeof submitFeedback>[0]);
       default:
         return this.decideComplaint(event.type, data, customerId, at, complaint);
     }
@@ -287,13 +287,13 @@ export class IngestService {
       throw new DomainValidationError([{ field: 'customerId', reason: `does not match the complaint's customer` }]);
     }
     const commands: Partial<Record<IngestEventType, () => ComplaintCommand>> = {
-      'cx.complaint.filed': () => ({ type: 'FileComplaint', data: { ...data, customerId, filedAt: at } }) as ComplaintCommand,
-      'cx.complaint.acknowledged': () => ({ type: 'AcknowledgeComplaint', data: { ...data, acknowledgedAt: at } }) as ComplaintCommand,
-      'cx.complaint.routed': () => ({ type: 'RouteComplaint', data: { ...data, routedAt: at } }) as ComplaintCommand,
-      'cx.complaint.resolved': () => ({ type: 'ResolveComplaint', data: { ...data, resolvedAt: at } }) as ComplaintCommand,
-      'cx.complaint.confirmed': () => ({ type: 'ConfirmComplaint', data: { ...data, confirmedAt: at } }) as ComplaintCommand,
-      'cx.complaint.reopened': () => ({ type: 'ReopenComplaint', data: { ...data, reopenedAt: at } }) as ComplaintCommand,
-      'cx.complaint.closed': () => ({ type: 'CloseComplaint', data: { ...data, closedAt: at } }) as ComplaintCommand,
+      'cx.complaint.filed': () => ({ type: 'FileComplaint', data: withFields(data, 'customerId', customerId, 'filedAt', at) }) as ComplaintCommand,
+      'cx.complaint.acknowledged': () => ({ type: 'AcknowledgeComplaint', data: withFields(data, 'acknowledgedAt', at) }) as ComplaintCommand,
+      'cx.complaint.routed': () => ({ type: 'RouteComplaint', data: withFields(data, 'routedAt', at) }) as ComplaintCommand,
+      'cx.complaint.resolved': () => ({ type: 'ResolveComplaint', data: withFields(data, 'resolvedAt', at) }) as ComplaintCommand,
+      'cx.complaint.confirmed': () => ({ type: 'ConfirmComplaint', data: withFields(data, 'confirmedAt', at) }) as ComplaintCommand,
+      'cx.complaint.reopened': () => ({ type: 'ReopenComplaint', data: withFields(data, 'reopenedAt', at) }) as ComplaintCommand,
+      'cx.complaint.closed': () => ({ type: 'CloseComplaint', data: withFields(data, 'closedAt', at) }) as ComplaintCommand,
     };
     return complaintDecider.decide(commands[type]!(), state);
   }
@@ -369,6 +369,26 @@ export class IngestService {
     }
     return { ...count, position: position.toString(), results };
   }
+}
+
+/**
+ * `{ ...data, [name]: value, ... }` (the event's own fields in order, then the command's), built by
+ * plain assignment: spreading the many object shapes JSON.parse hands out takes V8's slow path, which
+ * made building the commands the largest single cost of deciding (three times this).
+ */
+function withFields(data: Record<string, unknown>, ...fields: unknown[]): Record<string, unknown> {
+  // Assigning `__proto__` would set the prototype: validated data never has that key, but stay exact.
+  if (Object.hasOwn(data, '__proto__')) return Object.fromEntries([...Object.entries(data), ...pairs(fields)]);
+  const copy: Record<string, unknown> = {};
+  for (const key in data) if (Object.hasOwn(data, key)) copy[key] = data[key];
+  for (let i = 0; i < fields.length; i += 2) copy[fields[i] as string] = fields[i + 1];
+  return copy;
+}
+
+function pairs(fields: readonly unknown[]): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (let i = 0; i < fields.length; i += 2) out.push([fields[i] as string, fields[i + 1]]);
+  return out;
 }
 
 function isComplaintEvent(event: DomainEvent): event is Extract<DomainEvent, { type: `complaint.${string}` }> {

@@ -94,7 +94,7 @@ export class PiiVault {
       for (const field of fields) {
         const value = data[field];
         if (typeof value === 'string' && key?.state === 'live') {
-          copy ??= { ...data };
+          copy ??= copyOf(data);
           copy[field] = sealValue(key.key, customerId, field, value);
         }
       }
@@ -212,6 +212,17 @@ export class PiiVault {
     }
     if (foreign.size > 0) throw new MasterKeyMismatchError([...foreign], this.#masterKey.id);
   }
+}
+
+/**
+ * `{ ...data }` by plain assignment: spreading the many object shapes JSON.parse hands out takes
+ * V8's slow path (several times slower on ingest's events).
+ */
+function copyOf(data: Record<string, unknown>): Record<string, unknown> {
+  if (Object.hasOwn(data, '__proto__')) return { ...data }; // assigning it would set the prototype
+  const copy: Record<string, unknown> = {};
+  for (const key in data) if (Object.hasOwn(data, key)) copy[key] = data[key];
+  return copy;
 }
 
 /**
