@@ -57,9 +57,9 @@ function isPlainJson(value: unknown, depth: number): boolean {
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return false;
-      const keys = Object.keys(value);
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i];
+      // for-in (own keys only, as Object.entries gives them) walks without allocating a key list.
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
         if (key.includes('\u0000') || !isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
       }
       return true;

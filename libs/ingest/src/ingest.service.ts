@@ -236,13 +236,14 @@ export class IngestService {
     const rejections = new Map<number, ItemResult>();
     for (const [streamId, streamItems] of byStream) {
       const past = histories.get(streamId);
-      const known = new Set(past?.map((e) => e.id));
-      let customer: CustomerState = past ? past.reduce(evolveCustomer, customerDecider.initialState) : customerDecider.initialState;
-      let complaint: ComplaintState = past ? past.reduce(evolveComplaint, complaintDecider.initialState) : complaintDecider.initialState;
+      // A fact's stream is new and was not read: no history, nothing known, initial states.
+      const known = past !== undefined && past.length > 0 ? new Set(past.map((e) => e.id)) : undefined;
+      let customer: CustomerState = known ? past!.reduce(evolveCustomer, customerDecider.initialState) : customerDecider.initialState;
+      let complaint: ComplaintState = known ? past!.reduce(evolveComplaint, complaintDecider.initialState) : complaintDecider.initialState;
 
       for (const item of streamItems) {
         const firstId = item.storedId;
-        if (known.has(firstId)) {
+        if (known?.has(firstId)) {
           // Report the highest position of everything this CloudEvent produced, as the first answer did.
           const produced = (past ?? []).filter((e) => e.id === firstId || e.metadata.causationId === firstId);
           decided.push({ item, duplicateOf: produced.reduce((a, b) => (b.position > a.position ? b : a)) });

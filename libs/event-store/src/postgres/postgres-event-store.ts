@@ -294,21 +294,22 @@ export class PostgresEventStore implements EventStore {
 
     // The first occurrence of a fresh id is appended; any repeat is a duplicate of it.
     const reported = new Set<string>();
+    // Plain loops: with a stream per fact, this runs once per event of the batch.
     return appends.map(({ streamId, events }, index) => {
-      const results = events.map((event) => {
-        const id = event.id.toLowerCase();
+      const results: AppendedEvent[] = new Array(events.length);
+      let nextExpectedVersion = current[index];
+      let position = 0n;
+      for (let i = 0; i < events.length; i++) {
+        const id = events[i].id.toLowerCase();
         const row = stored.get(id)!;
         const repeat = reported.has(id);
         reported.add(id);
-        return row.status === 'appended' && repeat ? { ...row, status: 'duplicate' as const } : row;
-      });
-      const inStream = results.filter((r) => r.streamId === streamId).map((r) => r.streamVersion);
-      return {
-        streamId,
-        nextExpectedVersion: Math.max(current[index], ...inStream),
-        position: results.reduce((max, r) => (r.position > max ? r.position : max), 0n),
-        events: results,
-      };
+        const result = row.status === 'appended' && repeat ? { ...row, status: 'duplicate' as const } : row;
+        results[i] = result;
+        if (result.streamId === streamId && result.streamVersion > nextExpectedVersion) nextExpectedVersion = result.streamVersion;
+        if (result.position > position) position = result.position;
+      }
+      return { streamId, nextExpectedVersion, position, events: results };
     });
   }
 
