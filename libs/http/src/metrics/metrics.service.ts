@@ -79,10 +79,16 @@ export class Metrics {
 
   /** Counts a whole batch: `raws` as received, `results` in the same order (IngestOutcome.results). */
   ingestedBatch(raws: readonly unknown[], results: ReadonlyArray<{ status: IngestStatus }>): void {
+    // Counted per type and status first: one increment per series, not one per event.
+    const counts = new Map<unknown, Map<IngestStatus, number>>();
     results.forEach((result, i) => {
       const raw = raws[i];
-      this.ingested(typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined, result.status);
+      const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+      const byStatus = counts.get(type) ?? new Map<IngestStatus, number>();
+      byStatus.set(result.status, (byStatus.get(result.status) ?? 0) + 1);
+      counts.set(type, byStatus);
     });
+    for (const [type, byStatus] of counts) for (const [status, count] of byStatus) this.ingested(type, status, count);
   }
 
   observeAppend(operation: AppendOperation, outcome: AppendOutcome, seconds: number): void {
