@@ -14,7 +14,7 @@ import { openDatabase, redactUrl } from '@cx/platform';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -274,6 +274,8 @@ async function main() {
   const sides: Record<'http' | 'append', Side[]> = { http: [], append: [] };
   const names: string[] = [];
   const appCpuPerEvent: number[] = [];
+  const baselineCpuPerEvent: number[] = [];
+  const loadAtStart = loadavg()[0];
   try {
     for (let round = 0; round < rounds; round++) {
       const batches = workload(total, batchSize, 20_000, 1000 + round);
@@ -288,6 +290,7 @@ async function main() {
       const cpu0 = process.cpuUsage();
       const append = await drive(batches, clients, (batch) => appendOnly(store, batch));
       const benchCpu = process.cpuUsage(cpu0);
+      baselineCpuPerEvent.push((benchCpu.user + benchCpu.system) / append.events);
       await store.close();
       await database.close();
       sides.append.push(append);
@@ -355,9 +358,15 @@ async function main() {
     `| HTTP ingest (${appName === 'cx' ? 'all-in-one app, projections folding alongside' : 'ingest app alone'}) | ${fmt(httpRate)} | ${percentile(http.latencies, 50).toFixed(1)} | ${percentile(http.latencies, 99).toFixed(1)} |`,
     `| append-only baseline (the event store alone, in process) | ${fmt(appendRate)} | ${percentile(append.latencies, 50).toFixed(1)} | ${percentile(append.latencies, 99).toFixed(1)} |`,
   ].join('\n');
+  const mean = (list: number[]) => list.reduce((a, b) => a + b, 0) / list.length;
+  const cpuLine =
+    appCpuPerEvent.length > 0
+      ? `- CPU per event: the app ${mean(appCpuPerEvent).toFixed(1)} µs (its process, from /proc), the baseline ${mean(baselineCpuPerEvent).toFixed(1)} µs (the benchmark's process); PostgreSQL's and the HTTP client's CPU not counted. Load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (${cpus().length} cores).`
+      : `- Load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (${cpus().length} cores).`;
   const summary = [
     `- HTTP ingest: **${fmt(httpRate)} events/s** (target ≥ 25,000): **${pass(httpRate >= 25_000)}**`,
     `- ratio to the append-only baseline: **${ratio.toFixed(2)}** (target ≥ 0.5): **${pass(ratio >= 0.5)}**`,
+    cpuLine,
   ].join('\n');
   console.log(`\n${table}\n\n${summary}\n\nthe run took ${Math.round((Date.now() - started) / 1000)} s`);
 
