@@ -219,6 +219,21 @@ describe(`PII vault on ${testBackend}`, () => {
     expect(await Promise.all(sealed.map((s) => fresh.unseal(customer, s, 'name')))).toEqual(sealed.map((_, i) => `v${i}`));
   });
 
+  it('creates the keys of overlapping batches from concurrent writers without deadlocking, whatever order they list customers in', async () => {
+    // Each batch inserts its new keys in one statement; in different orders, two such inserts waited on
+    // each other's rows and PostgreSQL aborted one (deadlock detected), failing that request.
+    for (let round = 0; round < 10; round++) {
+      const customers = Array.from({ length: 2000 }, newCustomer);
+      const orders = [customers, [...customers].reverse(), customers.filter((_, i) => i % 2 === 0).concat(customers.filter((_, i) => i % 2 === 1).reverse())];
+      const writers = orders.map(() => new PiiVault({ pool: database.pool, masterKey }));
+      const sealed = await Promise.all(
+        orders.map((order, w) => writers[w].sealFields(order.map((customerId) => ({ customerId, data: { name: `n-${customerId}` }, fields: ['name'] })))),
+      );
+      expect(sealed.map((batch) => batch.length)).toEqual([2000, 2000, 2000]);
+      expect(await keyRows(customers)).toHaveLength(2000);
+    }
+  });
+
   it('seals a batch over many customers in a bounded number of queries, and none once the keys are cached', async () => {
     const existing = Array.from({ length: 100 }, newCustomer);
     await new PiiVault({ pool: database.pool, masterKey }).sealFields(existing.map((customerId) => ({ customerId, data: { name: 'x' }, fields: ['name'] })));

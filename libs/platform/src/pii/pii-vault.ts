@@ -170,11 +170,16 @@ export class PiiVault {
       for (const id of absent) keys.set(id, { state: 'erased' });
       return keys;
     }
+    // Rows go in sorted by customer id: two writers creating keys for overlapping customers then take
+    // the rows in the same order, where in any order each could wait on a row the other holds (a deadlock).
+    absent.sort();
     const material = randomBytes(DATA_KEY_BYTES * absent.length);
     const fresh = absent.map((id, i) => ({ id, key: material.subarray(i * DATA_KEY_BYTES, (i + 1) * DATA_KEY_BYTES) }));
     const { rows } = await this.#pool.query<{ customer_id: string }>(
       `INSERT INTO cx_data_keys (customer_id, wrapped_key, master_key_id)
-       SELECT t.customer_id, t.wrapped_key, $3 FROM unnest($1::text[], $2::bytea[]) AS t(customer_id, wrapped_key)
+       SELECT t.customer_id, t.wrapped_key, $3
+         FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS t(customer_id, wrapped_key, n)
+        ORDER BY t.n
        ON CONFLICT (customer_id) DO NOTHING
        RETURNING customer_id`,
       [absent, fresh.map(({ id, key }) => this.#masterKey.wrap(key, id)), this.#masterKey.id],
