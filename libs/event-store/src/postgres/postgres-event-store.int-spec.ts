@@ -73,4 +73,39 @@ describe(`PostgreSQL adapter specifics on ${testBackend}`, () => {
     const ok = await store.append(`customer-${randomUUID()}`, [{ id: randomUUID(), type: 'moment.recorded.v1', data: {} }]);
     expect(ok.events[0].status).toBe('appended');
   });
+  it('shares reads between the subscribers of a process, each of which still gets every event once and in order', async () => {
+    const streams = [`shared-a-${randomUUID()}`, `shared-b-${randomUUID()}`];
+    const from = await store.headPosition();
+    const seen: Array<Array<{ id: string; position: bigint }>> = [[], [], []];
+    const queries: string[] = [];
+    const query = database.pool.query.bind(database.pool);
+    (database.pool as { query: unknown }).query = (text: unknown, ...rest: unknown[]) => {
+      if (typeof text === 'string' && text.includes('FROM cx_events') && text.includes('position > $1')) queries.push(text);
+      return (query as (...args: unknown[]) => unknown)(text, ...rest);
+    };
+    const subscriptions = seen.map((list) =>
+      store.subscribeBatches(from, async (events) => void list.push(...events.map((e) => ({ id: e.id, position: e.position }))), { limit: 3, pollIntervalMs: 60_000 }),
+    );
+    try {
+      const appended: string[] = [];
+      for (let round = 0; round < 4; round++) {
+        const events = Array.from({ length: 4 }, () => ({ id: randomUUID(), type: 'spec.shared.v1', data: { round } }));
+        appended.push(...events.map((e) => e.id));
+        await store.append(streams[round % 2], events, 'any');
+        if (round % 2 === 1) await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      const deadline = Date.now() + 10_000;
+      while (seen.some((list) => list.length < appended.length) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const list of seen) {
+        expect(list.map((e) => e.id)).toEqual(appended);
+        expect(list.map((e) => e.position)).toEqual([...list.map((e) => e.position)].sort((a, b) => (a < b ? -1 : 1)));
+      }
+      // Three subscribers at the same positions: far fewer reads than three times one subscriber's.
+      const batches = Math.ceil(appended.length / 3);
+      expect(queries.length).toBeLessThan(3 * batches);
+    } finally {
+      (database.pool as { query: unknown }).query = query;
+      for (const subscription of subscriptions) await subscription.stop();
+    }
+  });
 });

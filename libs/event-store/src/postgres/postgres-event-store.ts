@@ -50,6 +50,8 @@ const APPEND_LOCK = 4_210_017_002;
 const STREAM_LOCK_SPACE = 42_100;
 const NOTIFY_CHANNEL = 'cx_events';
 const UNIQUE_VIOLATION = '23505';
+/** Events of full batches kept for subscribers that are a little behind the others (readShared). */
+const RECENT_EVENTS = 20_000;
 
 export type PostgresEventStoreOptions = {
   pool: Pool;
@@ -128,6 +130,13 @@ export class PostgresEventStore implements EventStore {
   private listener?: Promise<PoolClient | undefined>;
   private notifyPending = false;
   private closed = false;
+  /** Moves at each wake-up signal (an append here, or a notification of one elsewhere). */
+  private wakeEpoch = 0;
+  /** Subscribers' reads in flight, by what they ask for: several subscribers at one position share one query. */
+  private readonly sharedReads = new Map<string, { epoch: number; events: Promise<RecordedEvent[]> }>();
+  /** Full batches recently read by subscribers (their content can no longer change), oldest first. */
+  private readonly recentBatches = new Map<string, RecordedEvent[]>();
+  private recentEvents = 0;
 
   constructor(options: PostgresEventStoreOptions) {
     this.pool = options.pool;
@@ -435,7 +444,7 @@ export class PostgresEventStore implements EventStore {
     return followLog({
       after,
       handleBatch: handler,
-      read: (position, limit) => this.readAll(position, { limit, types: options.types }),
+      read: (position, limit) => this.readShared(position, limit, options.types),
       batchSize: options.limit ?? 500,
       pollIntervalMs: options.pollIntervalMs ?? 500,
       onWake: (wake) => {
@@ -443,6 +452,40 @@ export class PostgresEventStore implements EventStore {
         return () => this.wakers.delete(wake);
       },
     });
+  }
+
+  /**
+   * `readAll` for subscribers, shared between the subscribers of this process (the projection
+   * runner's projections, say) so that the log is read and parsed once for all of them:
+   *  - a full batch (as many events as asked for) is final: every event before its last one has
+   *    committed, so the same read gives the same batch forever; the latest are kept for others;
+   *  - a read still in flight is joined by a subscriber asking the same, unless a wake-up signal
+   *    came since it started (it might miss what woke the subscriber: that one reads afresh).
+   * Subscribers must not change the events they are handed: other subscribers get the same objects.
+   */
+  private readShared(after: Position, limit: number, types: readonly string[] | undefined): Promise<RecordedEvent[]> {
+    const key = `${after}/${limit}/${types?.join(',') ?? ''}`;
+    const recent = this.recentBatches.get(key);
+    if (recent) return Promise.resolve(recent);
+    const inFlight = this.sharedReads.get(key);
+    if (inFlight && inFlight.epoch === this.wakeEpoch) return inFlight.events;
+    const entry = { epoch: this.wakeEpoch, events: this.readAll(after, { limit, types }) };
+    this.sharedReads.set(key, entry);
+    const settled = () => {
+      if (this.sharedReads.get(key) === entry) this.sharedReads.delete(key);
+    };
+    entry.events.then((events) => {
+      settled();
+      if (events.length < limit || this.recentBatches.has(key)) return;
+      this.recentBatches.set(key, events);
+      this.recentEvents += events.length;
+      for (const [oldest, batch] of this.recentBatches) {
+        if (this.recentEvents <= RECENT_EVENTS || this.recentBatches.size <= 1) break;
+        this.recentBatches.delete(oldest);
+        this.recentEvents -= batch.length;
+      }
+    }, settled);
+    return entry.events;
   }
 
   async streamVersion(streamId: string): Promise<number> {
@@ -498,6 +541,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private readonly wakeAll = () => {
+    this.wakeEpoch++;
     for (const wake of this.wakers) wake();
   };
 
