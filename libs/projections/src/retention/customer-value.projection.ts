@@ -17,13 +17,13 @@ function isoTime(value: unknown, event: RecordedEvent): string {
 const insertPayments = `
   INSERT INTO rm_customer_payments (event_id, moment_id, customer_id, occurred_at, amount, currency, position)
   SELECT x.event_id, x.moment_id, x.customer_id, x.occurred_at, x.amount, x.currency, x.position
-    FROM jsonb_to_recordset($1::jsonb)
+    FROM json_to_recordset($1::json)
       AS x(event_id uuid, moment_id text, customer_id text, occurred_at timestamptz, amount numeric, currency text, position bigint)`;
 
 const insertTiers = `
   INSERT INTO rm_customer_tiers (customer_id, tier, changed_at, reason, position)
   SELECT x.customer_id, x.tier, x.changed_at, x.reason, x.position
-    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, tier text, changed_at timestamptz, reason text, position bigint)`;
+    FROM json_to_recordset($1::json) AS x(customer_id text, tier text, changed_at timestamptz, reason text, position bigint)`;
 
 const upsertTiers = `${insertTiers}
   ON CONFLICT (customer_id) DO UPDATE
@@ -33,7 +33,7 @@ const upsertTiers = `${insertTiers}
 const insertChanges = `
   INSERT INTO rm_tier_changes (position, customer_id, from_tier, to_tier, reason, changed_at)
   SELECT x.position, x.customer_id, x.from_tier, x.to_tier, x.reason, x.changed_at
-    FROM jsonb_to_recordset($1::jsonb)
+    FROM json_to_recordset($1::json)
       AS x(position bigint, customer_id text, from_tier text, to_tier text, reason text, changed_at timestamptz)`;
 
 type TierRow = { customer_id: string; tier: string; changed_at: string; reason: string; position: string };

@@ -18,24 +18,25 @@ import { retentionEpisodesMigrations } from './retention.migrations.js';
 
 export const RETENTION_EPISODES = 'retentionEpisodes';
 
+/** Stored rows as `load` reads them (JSON): times and positions as text. */
 type CustomerRecord = {
   customerId: string;
   tier: string;
-  clockAt: Date | null;
-  lastContactAt: Date | null;
+  clockAt: string | null;
+  lastContactAt: string | null;
   npsLatest: number | null;
-  npsLatestAt: Date | null;
+  npsLatestAt: string | null;
   npsLatestPosition: string | null;
   lastPhoneMomentId: string | null;
   lastPhoneOutcome: string | null;
-  lastPhoneAt: Date | null;
+  lastPhoneAt: string | null;
   lastPhonePosition: string | null;
   episodes: number;
   episodeOpen: boolean;
   lastPosition: string;
 };
 
-type ComplaintRecord = { complaintId: string; customerId: string; stage: string; severity: string; filedAt: Date; dueAt: Date | null; lastPosition: string };
+type ComplaintRecord = { complaintId: string; customerId: string; stage: string; severity: string; filedAt: string; dueAt: string | null; lastPosition: string };
 
 /** An episode row in memory: times in ms, positions as bigint. */
 type Episode = {
@@ -59,13 +60,13 @@ const big = (value: string | null): bigint | null => (value === null ? null : Bi
 const key = (customerId: string, episode: number) => `${customerId}\u0000${episode}`;
 
 const customerColumns = `customer_id AS "customerId", tier, clock_at AS "clockAt", last_contact_at AS "lastContactAt",
-  nps_latest AS "npsLatest", nps_latest_at AS "npsLatestAt", nps_latest_position AS "npsLatestPosition",
+  nps_latest AS "npsLatest", nps_latest_at AS "npsLatestAt", nps_latest_position::text AS "npsLatestPosition",
   last_phone_moment_id AS "lastPhoneMomentId", last_phone_outcome AS "lastPhoneOutcome", last_phone_at AS "lastPhoneAt",
-  last_phone_position AS "lastPhonePosition", episodes, episode_open AS "episodeOpen", last_position AS "lastPosition"`;
+  last_phone_position::text AS "lastPhonePosition", episodes, episode_open AS "episodeOpen", last_position::text AS "lastPosition"`;
 
 const episodeColumns = `e.customer_id AS "customerId", e.episode, e.opened_by AS "openedBy", e.tier, e.reasons, e.raised_at AS "raisedAt",
-  e.trigger_event_id AS "triggerEventId", e.trigger_position AS "triggerPosition", e.trigger_correlation_id AS "triggerCorrelationId",
-  e.alert_position AS "alertPosition", e.ended_at AS "endedAt", e.end_position AS "endPosition"`;
+  e.trigger_event_id AS "triggerEventId", e.trigger_position::text AS "triggerPosition", e.trigger_correlation_id AS "triggerCorrelationId",
+  e.alert_position::text AS "alertPosition", e.ended_at AS "endedAt", e.end_position::text AS "endPosition"`;
 
 const insertCustomers = `
   INSERT INTO rm_retention_customers (customer_id, tier, clock_at, last_contact_at, nps_latest, nps_latest_at, nps_latest_position,
@@ -74,7 +75,7 @@ const insertCustomers = `
   SELECT x.customer_id, x.tier, x.clock_at, x.last_contact_at, x.nps_latest, x.nps_latest_at, x.nps_latest_position,
     x.last_phone_moment_id, x.last_phone_outcome, x.last_phone_at, x.last_phone_position, x.signal_reasons, x.next_sla_due_at,
     x.episodes, x.episode_open, x.last_position
-    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, tier text, clock_at timestamptz, last_contact_at timestamptz,
+    FROM json_to_recordset($1::json) AS x(customer_id text, tier text, clock_at timestamptz, last_contact_at timestamptz,
       nps_latest smallint, nps_latest_at timestamptz, nps_latest_position bigint, last_phone_moment_id text, last_phone_outcome text,
       last_phone_at timestamptz, last_phone_position bigint, signal_reasons text[], next_sla_due_at timestamptz, episodes integer,
       episode_open boolean, last_position bigint)`;
@@ -90,7 +91,7 @@ const upsertCustomers = `${insertCustomers}
 const insertComplaints = `
   INSERT INTO rm_retention_complaints (complaint_id, customer_id, stage, severity, filed_at, due_at, last_position)
   SELECT x.complaint_id, x.customer_id, x.stage, x.severity, x.filed_at, x.due_at, x.last_position
-    FROM jsonb_to_recordset($1::jsonb) AS x(complaint_id text, customer_id text, stage text, severity text, filed_at timestamptz,
+    FROM json_to_recordset($1::json) AS x(complaint_id text, customer_id text, stage text, severity text, filed_at timestamptz,
       due_at timestamptz, last_position bigint)`;
 
 const upsertComplaints = `${insertComplaints}
@@ -102,7 +103,7 @@ const insertEpisodes = `
     trigger_event_id, trigger_position, trigger_correlation_id, alert_position, ended_at, end_position)
   SELECT x.customer_id, x.episode, x.episode_id, x.alert_event_id, x.opened_by, x.tier, x.reasons, x.raised_at,
     x.trigger_event_id, x.trigger_position, x.trigger_correlation_id, x.alert_position, x.ended_at, x.end_position
-    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, episode integer, episode_id uuid, alert_event_id uuid, opened_by text,
+    FROM json_to_recordset($1::json) AS x(customer_id text, episode integer, episode_id uuid, alert_event_id uuid, opened_by text,
       tier text, reasons text[], raised_at timestamptz, trigger_event_id uuid, trigger_position bigint, trigger_correlation_id text,
       alert_position bigint, ended_at timestamptz, end_position bigint)`;
 
@@ -116,7 +117,7 @@ const markEpisodes = `
      SET alert_position = coalesce(e.alert_position, x.alert_position),
          ended_at = coalesce(e.ended_at, x.ended_at),
          end_position = coalesce(e.end_position, x.end_position)
-    FROM jsonb_to_recordset($1::jsonb) AS x(customer_id text, episode integer, alert_position bigint, ended_at timestamptz, end_position bigint)
+    FROM json_to_recordset($1::json) AS x(customer_id text, episode integer, alert_position bigint, ended_at timestamptz, end_position bigint)
    WHERE e.customer_id = x.customer_id AND e.episode = x.episode`;
 
 function customerFrom(row: CustomerRecord, complaints: readonly ComplaintRecord[]): RetentionCustomer {
@@ -238,24 +239,31 @@ function record(change: EpisodeChange, episodes: Map<string, Episode>, dirty: Se
   if (episode) dirty.add(k);
 }
 
+/**
+ * The stored state of the batch's customers, in one statement (one round trip instead of three):
+ * each table's rows as a JSON array, times as ISO text (which `ms` reads as it reads Dates) and
+ * positions as text (exact, for `BigInt`).
+ */
 async function load(manager: EntityManager, customerIds: string[]) {
-  const customers = (await manager.query(`SELECT ${customerColumns} FROM rm_retention_customers WHERE customer_id = ANY($1::text[])`, [customerIds])) as CustomerRecord[];
-  const complaints = (await manager.query(
-    `SELECT complaint_id AS "complaintId", customer_id AS "customerId", stage, severity, filed_at AS "filedAt", due_at AS "dueAt",
-            last_position AS "lastPosition"
-       FROM rm_retention_complaints WHERE customer_id = ANY($1::text[])`,
+  const [loaded] = (await manager.query(
+    `SELECT (SELECT json_agg(c) FROM (SELECT ${customerColumns} FROM rm_retention_customers WHERE customer_id = ANY($1::text[])) c) AS customers,
+            (SELECT json_agg(k) FROM (
+               SELECT complaint_id AS "complaintId", customer_id AS "customerId", stage, severity, filed_at AS "filedAt", due_at AS "dueAt",
+                      last_position::text AS "lastPosition"
+                 FROM rm_retention_complaints WHERE customer_id = ANY($1::text[])) k) AS complaints,
+            (SELECT json_agg(x) FROM (
+               SELECT ${episodeColumns} FROM rm_retention_episodes e
+                 JOIN rm_retention_customers c ON c.customer_id = e.customer_id AND c.episodes = e.episode
+                WHERE c.customer_id = ANY($1::text[])) x) AS episodes`,
     [customerIds],
-  )) as ComplaintRecord[];
-  const current = (await manager.query(
-    `SELECT ${episodeColumns} FROM rm_retention_episodes e
-       JOIN rm_retention_customers c ON c.customer_id = e.customer_id AND c.episodes = e.episode
-      WHERE c.customer_id = ANY($1::text[])`,
-    [customerIds],
-  )) as Array<Omit<Episode, 'raisedAt' | 'triggerPosition' | 'alertPosition' | 'endedAt' | 'endPosition'> & {
-    raisedAt: Date;
+  )) as Array<{ customers: CustomerRecord[] | null; complaints: ComplaintRecord[] | null; episodes: unknown[] | null }>;
+  const customers = loaded.customers ?? [];
+  const complaints = loaded.complaints ?? [];
+  const current = (loaded.episodes ?? []) as Array<Omit<Episode, 'raisedAt' | 'triggerPosition' | 'alertPosition' | 'endedAt' | 'endPosition'> & {
+    raisedAt: string;
     triggerPosition: string;
     alertPosition: string | null;
-    endedAt: Date | null;
+    endedAt: string | null;
     endPosition: string | null;
   }>;
   const byCustomer = new Map<string, ComplaintRecord[]>();

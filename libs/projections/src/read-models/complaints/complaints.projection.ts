@@ -145,7 +145,7 @@ function fold(change: Change, event: ComplaintEvent, position: string): void {
   }
 }
 
-const RECORD = `jsonb_to_recordset($1::jsonb) AS x(
+const RECORD = `json_to_recordset($1::json) AS x(
     complaint_id text, customer_id text, category text, channel text, channel_group text, severity text,
     filed_at timestamptz, acknowledged_at timestamptz, routed_at timestamptz, area text, resolved_at timestamptz,
     confirmed_at timestamptz, closed_at timestamptz, reopened integer, status text, last_event_at timestamptz,

@@ -81,7 +81,7 @@ export const changesProjection: Projection = {
               CASE WHEN jsonb_typeof(x.kinds) = 'array' THEN ARRAY(SELECT e FROM jsonb_array_elements_text(x.kinds) WITH ORDINALITY AS t(e, i) ORDER BY i) END,
               CASE WHEN jsonb_typeof(x.channels) = 'array' THEN ARRAY(SELECT e FROM jsonb_array_elements_text(x.channels) WITH ORDINALITY AS t(e, i) ORDER BY i) END,
               x.description, x.recorded_at, x.position
-         FROM jsonb_to_recordset($1::jsonb) AS x(
+         FROM json_to_recordset($1::json) AS x(
                 change_id text, name text, effective_at timestamptz, kinds jsonb, channels jsonb, description text,
                 recorded_at timestamptz, position bigint)
        ON CONFLICT (change_id) DO NOTHING`,

@@ -80,7 +80,7 @@ const INSERT_MOMENTS = `
                             wait_seconds, expected_wait_seconds, wait_explained, occurred_at, position)
     SELECT m.moment_id, m.customer_id, m.kind, m.channel, m.channel_group, m.area, m.touchpoint, m.outcome,
            m.wait_seconds, m.expected_wait_seconds, m.wait_explained, m.occurred_at, m.position
-      FROM jsonb_to_recordset($1::jsonb) AS m(
+      FROM json_to_recordset($1::json) AS m(
              moment_id text, customer_id text, kind text, channel text, channel_group text, area text, touchpoint text,
              outcome text, wait_seconds double precision, expected_wait_seconds double precision, wait_explained boolean,
              occurred_at timestamptz, position bigint)
@@ -107,7 +107,7 @@ const INSERT_FEEDBACK = `
   INSERT INTO rm_feedback (feedback_id, customer_id, moment_id, nps, csat, ces, submitted_at, kind, channel, channel_group, area, position)
   SELECT x.feedback_id, x.customer_id, x.moment_id, x.nps, x.csat, x.ces, x.submitted_at,
          m.kind, m.channel, m.channel_group, m.area, x.position
-    FROM jsonb_to_recordset($1::jsonb) AS x(
+    FROM json_to_recordset($1::json) AS x(
            feedback_id uuid, customer_id text, moment_id text, nps smallint, csat smallint, ces smallint,
            submitted_at timestamptz, position bigint)
     LEFT JOIN rm_moments m ON m.moment_id = x.moment_id AND m.customer_id = x.customer_id`;
