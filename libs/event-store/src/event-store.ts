@@ -107,6 +107,12 @@ export function eachEvent(handler: EventHandler): BatchHandler {
 export type SubscribeOptions = ReadAllOptions & {
   /** Longest wait between two polls when no wake-up signal arrives. */
   pollIntervalMs?: number;
+  /**
+   * Once caught up, read at most once per this many ms (at the multiples of it on the clock), even
+   * when woken sooner: fewer, larger batches for the handler, for up to this much more latency.
+   * Where the adapter polls (PostgreSQL); 0 or absent: read as soon as woken.
+   */
+  gatherMs?: number;
 };
 
 export type Subscription = {

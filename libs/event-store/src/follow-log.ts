@@ -7,6 +7,13 @@ export type FollowLogOptions = {
   read: (after: Position, limit: number) => Promise<RecordedEvent[]>;
   batchSize: number;
   pollIntervalMs: number;
+  /**
+   * After a batch smaller than the limit (caught up, events trickling in), wait until the next
+   * multiple of this many ms on the clock before reading again, even when woken sooner: fewer,
+   * larger batches for at most this much more latency, and the subscribers of a process read at
+   * the same moments (they can share the read). 0 (the default): read as soon as woken.
+   */
+  gatherMs?: number;
   /** Registers a wake-up callback for new appends; returns its removal. */
   onWake: (wake: () => void) => () => void;
 };
@@ -39,6 +46,21 @@ export function followLog(options: FollowLogOptions): Subscription {
       wakeUp = done;
     });
 
+  /** A wait that only stopping cuts short: wake-ups do not. */
+  let stopWait: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (stopped) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        stopWait = undefined;
+        resolve();
+      }
+      stopWait = done;
+    });
+  const gatherMs = options.gatherMs ?? 0;
+
   const unregister = options.onWake(wake);
   const done = (async () => {
     let retryMs = 0;
@@ -64,6 +86,11 @@ export function followLog(options: FollowLogOptions): Subscription {
           position = last;
         }
         if (batch.length === options.batchSize) continue;
+        if (batch.length > 0 && gatherMs > 0) {
+          retryMs = 0;
+          await pause(gatherMs - (Date.now() % gatherMs));
+          continue;
+        }
         if (batch.length === 0 && wasSignalled) {
           retryMs = Math.min(Math.max(retryMs * 2, 5), options.pollIntervalMs);
           await sleep(retryMs);
@@ -87,6 +114,7 @@ export function followLog(options: FollowLogOptions): Subscription {
     async stop() {
       stopped = true;
       wakeUp?.();
+      stopWait?.();
       await done.catch(() => undefined);
     },
   };

@@ -108,4 +108,21 @@ describe(`PostgreSQL adapter specifics on ${testBackend}`, () => {
       for (const subscription of subscriptions) await subscription.stop();
     }
   });
+  it('gathers what trickles in once caught up: one read per gatherMs, however many appends woke it', async () => {
+    const stream = `gather-${randomUUID()}`;
+    const from = await store.headPosition();
+    const batches: number[] = [];
+    const subscription = store.subscribeBatches(from, async (events) => void batches.push(events.length), { limit: 100, pollIntervalMs: 60_000, gatherMs: 2_000 });
+    try {
+      // The first append is read as soon as it wakes the subscriber; the next ones, each waking it, wait for the gather.
+      await store.append(stream, [{ id: randomUUID(), type: 'spec.gather.v1', data: {} }], 'any');
+      for (let waited = 0; batches.length === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let n = 0; n < 5; n++) await store.append(stream, [{ id: randomUUID(), type: 'spec.gather.v1', data: {} }], 'any');
+      for (let waited = 0; batches.reduce((a, b) => a + b, 0) < 6 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(batches.reduce((a, b) => a + b, 0)).toBe(6);
+      expect(batches.length).toBeLessThanOrEqual(3);
+    } finally {
+      await subscription.stop();
+    }
+  });
 });

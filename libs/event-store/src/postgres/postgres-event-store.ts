@@ -447,6 +447,7 @@ export class PostgresEventStore implements EventStore {
       read: (position, limit) => this.readShared(position, limit, options.types),
       batchSize: options.limit ?? 500,
       pollIntervalMs: options.pollIntervalMs ?? 500,
+      gatherMs: options.gatherMs,
       onWake: (wake) => {
         this.wakers.add(wake);
         return () => this.wakers.delete(wake);
