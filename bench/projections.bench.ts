@@ -21,7 +21,7 @@
  *   DATABASE_URL=postgres://… npm run bench:projections -- --quick      100,000
  *
  * Flags: --customers N, --days D, --quick, --lanes 4, --catch-up-days 7, --lag-seconds 30,
- * --rate 5000, --load-lanes 4, --no-alone, --no-rebuild, --cpu-profile FILE, --no-docs; CX_BENCH_KEEP=1 keeps the database.
+ * --rate 5000, --load-lanes 4, --no-alone, --alone a,b (only those), --no-together, --no-rebuild, --cpu-profile FILE, --no-docs; CX_BENCH_KEEP=1 keeps the database.
  */
 import { createMomentCatalogue } from '@cx/domain';
 import { PostgresEventStore } from '@cx/event-store';
@@ -97,6 +97,8 @@ async function main() {
       'cpu-profile': { type: 'string' },
       timing: { type: 'boolean', default: false },
       'no-alone': { type: 'boolean', default: false },
+      alone: { type: 'string' },
+      'no-together': { type: 'boolean', default: false },
       'no-docs': { type: 'boolean', default: false },
     },
   });
@@ -225,8 +227,8 @@ async function main() {
       rebuilds.push({ label, read, ...result });
       console.log(`rebuild ${label}: ${fmt(result.perSecond)} events/s, ${(result.perSecond / read).toFixed(2)} of the read (${fmt(read)} events/s) (${result.phases})`);
     };
-    if (!values['no-rebuild']) await measure(`all ${names.length} together`, names);
-    if (!values['no-alone'] && !values['no-rebuild']) for (const n of names) await measure(`${n} alone`, [n]);
+    if (!values['no-rebuild'] && !values['no-together']) await measure(`all ${names.length} together`, names);
+    if (!values['no-alone'] && !values['no-rebuild']) for (const n of values.alone?.split(',') ?? names) await measure(`${n} alone`, [n]);
 
     // 4. Live catch-up: the projector down while a week more is stored, then started again.
     await runner.stop();
