@@ -19,7 +19,7 @@ export type LoadInput = { url: string; masterKey: Uint8Array; rate: number; seco
 export type LoadResult = { sent: number; accepted: number; seconds: number; lagsMs: number[]; ingestMs: number[] };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const TICK_MS = 50;
+const TICK_MS = 100;
 
 async function main(input: LoadInput): Promise<LoadResult> {
   const pool = new pg.Pool({ connectionString: input.url, max: 4, application_name: 'cx-bench-load' });
