@@ -21,7 +21,9 @@
  *   DATABASE_URL=postgres://… npm run bench:projections -- --quick      100,000
  *
  * Flags: --customers N, --days D, --quick, --lanes 4, --catch-up-days 7, --lag-seconds 30,
- * --rate 5000, --load-lanes 4, --no-alone, --alone a,b (only those), --no-together, --no-rebuild, --cpu-profile FILE, --no-docs; CX_BENCH_KEEP=1 keeps the database.
+ * --rate 5000, --load-lanes 4, --no-alone, --alone a,b (only those), --no-together, --no-rebuild,
+ * --cpu-profile FILE, --timing, --no-docs; CX_BENCH_KEEP=1 keeps the database; CX_PROJECTION_BATCH_SIZE
+ * sets the projector's batch size (as for apps/projector).
  */
 import { createMomentCatalogue } from '@cx/domain';
 import { PostgresEventStore } from '@cx/event-store';
@@ -297,7 +299,7 @@ async function main() {
       `- **Log:** ${fmt(stored)} events of generated journeys over ${fmt(customers)} customers and ${days} days (moments, answers rating them, registrations, complaint lifecycles), stored through the ingest write path in ${storeSeconds.toFixed(0)} s (${lanes} batches of ${fmt(BATCH)} at a time).`,
       `- **Projector:** a \`ProjectionRunner\` with all ${names.length} projections in the benchmark's process, as apps/projector runs them (leases, LISTEN/NOTIFY, batches of ${fmt(BATCH)}).`,
       `- **Baseline:** reading every event of the same log with \`readAll\`, folding nothing, in batches of ${READ_BATCHES.map(fmt).join(' and then ')} (the faster), measured right before each rebuild.`,
-      `- **Rebuild from position 0:** \`ProjectionRunner.requestRebuild\` (what \`POST /v1/projections/{name}/rebuild\` does), timed from the request until the switch committed (blue/green: fresh tables, bulk folds, indexes, catch-up, switch). Events/s = events in the log ÷ that time.`,
+      `- **Rebuild from position 0:** \`ProjectionRunner.requestRebuild\` (what \`POST /v1/projections/{name}/rebuild\` does), timed from the request until the switch committed (blue/green: fresh tables, bulk folds, indexes, catch-up, switch). Events/s = events in the log ÷ that time; a projection that folds few types reads only those (changes: the generated log has no change events, so its rebuild is only its fixed steps).`,
       '',
       '| rebuild from position 0 | events/s | ratio to the read | read (events/s) | CPU of this process (s) | phases |',
       '|---|---:|---:|---:|---:|---|',

@@ -1,7 +1,8 @@
 import { businessTimeField, businessTimeOf } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
-import type { Projection } from '../../projection.js';
+import type { BulkWrite, Projection } from '../../projection.js';
+import { BULK_CHUNK_ROWS } from '../../rebuild-rows.js';
 import { JourneyEntry } from './journey.entity.js';
 
 /** The types the journey shows: every stored type, since each names its customer. */
@@ -20,6 +21,12 @@ function journeyRows(events: readonly RecordedEvent[]) {
     rows.push({ customer_id: customerId, position: event.position.toString(), type: event.type, occurred_at: businessTime(event) });
   }
   return rows;
+}
+
+/** JSON arrays (as text) joined into one, without parsing them again; undefined for none. */
+function joinedJson(parts: readonly string[]): string | undefined {
+  if (parts.length <= 1) return parts[0];
+  return `[${parts.map((part) => part.slice(1, -1)).join(',')}]`;
 }
 
 const INSERT_ROWS = `
@@ -57,17 +64,33 @@ export const journeyProjection: Projection = {
     if (rows.length > 0) await manager.query(`${INSERT_ROWS} ON CONFLICT (customer_id, position) DO NOTHING`, [JSON.stringify(rows)]);
   },
 
-  /** A rebuild reads each position once: every row is final as it comes, written straight away. */
+  /**
+   * A rebuild reads each position once: every row is final as it comes, serialised a batch at a
+   * time and written BULK_CHUNK_ROWS at a time (a few large statements, not one per batch).
+   */
   bulk() {
+    const pending: string[] = [];
+    let pendingRows = 0;
+    const flush = (): BulkWrite | undefined => {
+      const json = joinedJson(pending.splice(0));
+      pendingRows = 0;
+      return json === undefined ? undefined : async (manager) => void (await manager.query(INSERT_ROWS, [json]));
+    };
     return {
-      held: 0,
+      get held() {
+        return pendingRows;
+      },
       add(events) {
         const rows = journeyRows(events);
         if (rows.length === 0) return undefined;
-        const json = JSON.stringify(rows); // now: the rows die young, the text waits for its turn to be written
-        return async (manager) => void (await manager.query(INSERT_ROWS, [json]));
+        pending.push(JSON.stringify(rows)); // now: the rows die young, the text waits for its turn to be written
+        pendingRows += rows.length;
+        return pendingRows >= BULK_CHUNK_ROWS ? flush() : undefined;
       },
-      finish: () => [],
+      *finish() {
+        const rest = flush();
+        if (rest) yield rest;
+      },
     };
   },
 };

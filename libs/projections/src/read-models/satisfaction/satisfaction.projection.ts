@@ -1,8 +1,8 @@
 import { channelGroup, type FeedbackSubmitted, isChannel, type MomentRecorded } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
-import type { BulkFold, Projection } from '../../projection.js';
-import { insertRows, mapped } from '../../rebuild-rows.js';
+import type { BulkFold, BulkWrite, Projection } from '../../projection.js';
+import { BULK_CHUNK_ROWS, insertRows, mapped } from '../../rebuild-rows.js';
 import { FeedbackFact, MomentFact } from './satisfaction.entities.js';
 
 const MOMENT = 'moment.recorded.v1';
@@ -132,6 +132,12 @@ const BULK_FEEDBACK = `
            feedback_id uuid, customer_id text, moment_id text, nps smallint, csat smallint, ces smallint,
            submitted_at timestamptz, kind text, channel text, channel_group text, area text, position bigint)`;
 
+/** JSON arrays (as text) joined into one, without parsing them again; undefined for none. */
+function joinedJson(parts: readonly string[]): string | undefined {
+  if (parts.length <= 1) return parts[0];
+  return `[${parts.map((part) => part.slice(1, -1)).join(',')}]`;
+}
+
 /**
  * The rebuild's fold: what an answer needs of its moment is kept in memory (in flat arrays, one
  * slot per moment), so every row is final when written. An answer that comes before its moment
@@ -164,9 +170,24 @@ function bulkFold(): BulkFold {
       position: row.position,
     };
   };
+  // Rows made final, serialised a batch at a time, written BULK_CHUNK_ROWS at a time: a few large
+  // statements rather than two small ones (and a transaction) per batch of the log.
+  const pendingMoments: string[] = [];
+  const pendingAnswers: string[] = [];
+  let pendingRows = 0;
+  const flush = (): BulkWrite | undefined => {
+    if (pendingRows === 0) return undefined;
+    const momentsJson = joinedJson(pendingMoments.splice(0));
+    const answersJson = joinedJson(pendingAnswers.splice(0));
+    pendingRows = 0;
+    return async (manager) => {
+      if (momentsJson) await manager.query(BULK_MOMENTS, [momentsJson]);
+      if (answersJson) await manager.query(BULK_FEEDBACK, [answersJson]);
+    };
+  };
   return {
     get held() {
-      return slots.size + waitingCount;
+      return slots.size + waitingCount + pendingRows;
     },
     add(events) {
       const moments: MomentRow[] = [];
@@ -204,15 +225,14 @@ function bulkFold(): BulkFold {
         }
       }
       // Serialised now: the rows die young, the text waits for its turn to be written.
-      const momentsJson = moments.length > 0 ? JSON.stringify(moments) : undefined;
-      const answersJson = answers.length > 0 ? JSON.stringify(answers) : undefined;
-      if (!momentsJson && !answersJson) return undefined;
-      return async (manager) => {
-        if (momentsJson) await manager.query(BULK_MOMENTS, [momentsJson]);
-        if (answersJson) await manager.query(BULK_FEEDBACK, [answersJson]);
-      };
+      if (moments.length > 0) pendingMoments.push(JSON.stringify(moments));
+      if (answers.length > 0) pendingAnswers.push(JSON.stringify(answers));
+      pendingRows += moments.length + answers.length;
+      return pendingRows >= BULK_CHUNK_ROWS ? flush() : undefined;
     },
     *finish() {
+      const rest = flush();
+      if (rest) yield rest;
       yield* insertRows(BULK_FEEDBACK, mapped([...waiting.values()].flat(), (row) => rate(row, undefined)));
       waiting.clear();
       waitingCount = 0;
