@@ -261,6 +261,7 @@ async function main() {
 
     // 5. Lag: the load generator in a worker thread, the projector here.
     const lagCpu = process.cpuUsage();
+    const lagLoop = performance.eventLoopUtilization();
     const lagLoad = loadavg()[0];
     const load = await new Promise<LoadResult>((resolve, reject) => {
       const input: LoadInput = { url: url.toString(), masterKey, rate, seconds: lagSeconds, lanes: Number(values['load-lanes']), projections: names };
@@ -269,13 +270,14 @@ async function main() {
       worker.once('error', reject);
     });
     const lagCpuSeconds = cpuSeconds(lagCpu);
+    const lagBusy = performance.eventLoopUtilization(lagLoop).utilization;
     printTiming('lag');
     const achieved = load.sent / load.seconds;
     const lagP50 = percentile(load.lagsMs, 50);
     const lagP99 = percentile(load.lagsMs, 99);
     const ingestP99 = percentile(load.ingestMs, 99);
     console.log(
-      `lag while ingesting ${fmt(achieved)} events/s (${fmt(load.accepted)} accepted): p50 ${lagP50.toFixed(0)} ms, p99 ${lagP99.toFixed(0)} ms over ${load.lagsMs.length} batches; projector CPU ${((lagCpuSeconds / load.seconds) * 100).toFixed(0)}%`,
+      `lag while ingesting ${fmt(achieved)} events/s (${fmt(load.accepted)} accepted): p50 ${lagP50.toFixed(0)} ms, p99 ${lagP99.toFixed(0)} ms over ${load.lagsMs.length} batches; projector's event loop busy ${(lagBusy * 100).toFixed(0)}%, process CPU (generator included) ${((lagCpuSeconds / load.seconds) * 100).toFixed(0)}%`,
     );
     await runner.stop();
     if (profiler) {
@@ -306,7 +308,7 @@ async function main() {
       ...rebuilds.map((r) => `| ${r === all ? `**${r.label}**` : r.label} | ${fmt(r.perSecond)} | ${(r.perSecond / r.read).toFixed(2)} | ${fmt(r.read)} | ${r.cpu.toFixed(1)} | ${r.phases} |`),
       '',
       `- **Live catch-up** (the runner's apply path, not a rebuild): the projector stopped while ${fmt(behind)} more events (${catchUpDays} more days) were stored, then started again: all ${names.length} projections caught up at **${fmt(catchUp)} events/s** (reading those events raw: ${fmt(catchUpRead)} events/s; ratio ${(catchUp / catchUpRead).toFixed(2)}; ${catchUpCpuSeconds.toFixed(1)} s of this process's CPU).`,
-      `- **Lag** while a load generator in a worker thread of its own ingested **${fmt(achieved)} events/s** (target rate ${fmt(rate)}; ${fmt(load.sent)} events from ${values['load-lanes']} lanes by customer, each sending its share every 100 ms, ingest call p99 ${ingestP99.toFixed(0)} ms) for ${lagSeconds} s, every projection following the log: p50 **${lagP50.toFixed(0)} ms**, p99 **${lagP99.toFixed(0)} ms** (from the append's return until every projection's checkpoint passed it, watched every 10 ms; ${load.lagsMs.length} batches). The projector used ${((lagCpuSeconds / load.seconds) * 100).toFixed(0)}% of a core meanwhile.`,
+      `- **Lag** while a load generator in a worker thread of its own ingested **${fmt(achieved)} events/s** (target rate ${fmt(rate)}; ${fmt(load.sent)} events from ${values['load-lanes']} lanes by customer, each sending its share every 100 ms, ingest call p99 ${ingestP99.toFixed(0)} ms) for ${lagSeconds} s, every projection following the log: p50 **${lagP50.toFixed(0)} ms**, p99 **${lagP99.toFixed(0)} ms** (from the append's return until every projection's checkpoint passed it, watched every 10 ms; ${load.lagsMs.length} batches). Meanwhile the projector's event loop was busy ${(lagBusy * 100).toFixed(0)}% of the time; this process (the generator's thread included) used ${((lagCpuSeconds / load.seconds) * 100).toFixed(0)}% of a core.`,
       `- Targets (issue #4): satisfaction rebuild ≥ 50,000 events/s: **${satisfaction === undefined ? 'not measured' : `${pass(satisfaction >= 50_000)}** (${fmt(satisfaction)})`}; lag p99 < 1 s at 5,000 events/s: **${pass(lagP99 < 1000 && achieved >= rate * 0.98)}**.`,
     );
     console.log(`\n${report.join('\n')}`);
