@@ -409,6 +409,21 @@ const customerOf = (event: RecordedEvent): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
+/** Folds the events into their customers' states (a customer's first event starts a new one); `touched` collects the states changed. */
+function foldInto(states: Map<string, Customer360State>, events: readonly RecordedEvent[], changes: FoldChanges, touched?: Map<string, Customer360State>): void {
+  for (const event of events) {
+    const customerId = customerOf(event);
+    if (customerId === undefined) continue;
+    let state = states.get(customerId);
+    if (!state) {
+      state = newCustomer(customerId);
+      states.set(customerId, state);
+    }
+    applyEvent(state, event, changes);
+    touched?.set(customerId, state);
+  }
+}
+
 /**
  * The 360-degree view of each customer. Per batch: the touched customers' states (kept from the
  * batches before when their rows did not change meanwhile, see Customer360Cache, else read from
@@ -450,17 +465,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
       const { states, storedComplaints } = await load(manager, customerIds, cache);
       const changes = newChanges();
       const touched = new Map<string, Customer360State>();
-      for (const event of events) {
-        const customerId = customerOf(event);
-        if (customerId === undefined) continue;
-        let state = states.get(customerId);
-        if (!state) {
-          state = newCustomer(customerId);
-          states.set(customerId, state);
-        }
-        applyEvent(state, event, changes);
-        touched.set(customerId, state);
-      }
+      foldInto(states, events, changes, touched);
       const version = await write(manager, touched.values(), changes, storedComplaints);
       // Before the commit: a transaction that does not commit leaves rows of another version behind these states, which load then does not use.
       for (const state of touched.values()) cache.put(state, version);
@@ -479,17 +484,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
         },
         add(events) {
           // The changes matter to apply's writes only; the states hold everything the rows are made of.
-          const changes = discardedChanges();
-          for (const event of events) {
-            const customerId = customerOf(event);
-            if (customerId === undefined) continue;
-            let state = states.get(customerId);
-            if (!state) {
-              state = newCustomer(customerId);
-              states.set(customerId, state);
-            }
-            applyEvent(state, event, changes);
-          }
+          foldInto(states, events, discardedChanges());
           return undefined;
         },
         *finish() {
