@@ -151,7 +151,7 @@ async function main() {
     /** Reading every event as the rebuild reads it (metadata and time left as text), folding nothing: shown, not the target's baseline. */
     const types = (await database.pool.query<{ type: string }>('SELECT DISTINCT type FROM cx_events')).rows.map((r) => r.type);
     const rebuildRead = async (): Promise<{ perSecond: number; cpu: number }> => {
-      const readLog = logReader(store, database.dataSource);
+      const readLog = logReader(store);
       const begin = performance.now();
       const cpu = process.cpuUsage();
       let read = 0;

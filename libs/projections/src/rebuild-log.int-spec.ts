@@ -30,7 +30,7 @@ describe(`the rebuild's read of the log on ${testBackend}`, () => {
   const plain = (e: RecordedEvent) => ({ ...e, metadata: e.metadata, recordedAt: e.recordedAt });
 
   it("gives the events readAll gives, field for field, metadata and time parsed when read", async () => {
-    const read = logReader(store, database.dataSource);
+    const read = logReader(store);
     const types = ['spec.odd.v1', 'spec.even.v1'];
     for (const [after, limit] of [[0n, 100], [2n, 3], [6n, 100]] as const) {
       const mine = await read(after, limit, types);

@@ -181,7 +181,7 @@ export class ProjectionRebuild {
       barrier: Promise.resolve(),
     }));
     this.types = [...new Set(projections.flatMap((p) => p.handles))];
-    this.readLog = logReader(host.store, host.dataSource);
+    this.readLog = logReader(host.store);
   }
 
   /** Runs the rebuild to its end and records the outcome; never throws. */

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import {
   assertStreamId,
   validateAppendMany,
@@ -29,6 +29,7 @@ import {
   WrongExpectedVersionError,
 } from '../event-store.js';
 import { followLog } from '../follow-log.js';
+import { LAZY_EVENT_COLUMNS, LazyEvent, type LazyEventRow } from './lazy-event.js';
 
 /**
  * Ordering guarantee (why a plain sequence is not enough, and what this does instead).
@@ -413,6 +414,19 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(after: Position, options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readLog<EventRow>(EVENT_COLUMNS, after, options)).map(toRecorded);
+  }
+
+  /**
+   * `readAll`, with each event's metadata and recording time parsed the first time they are read
+   * (see LazyEvent): for readers of the whole log whose folds rarely look at them, as a rebuild.
+   */
+  async readAllLazily(after: Position, options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readLog<LazyEventRow>(LAZY_EVENT_COLUMNS, after, options)).map((row) => new LazyEvent(row));
+  }
+
+  /** The log after `after`, only below every write still in flight (gap safety), in position order. */
+  private async readLog<Row extends QueryResultRow>(columns: string, after: Position, options: ReadAllOptions): Promise<Row[]> {
     assertPosition(after);
     assertLimit(options.limit);
     const params: unknown[] = [after.toString(), options.limit ?? 1000];
@@ -421,8 +435,8 @@ export class PostgresEventStore implements EventStore {
       params.push(options.types);
       typeFilter = 'AND type = ANY($3::text[])';
     }
-    const result = await this.pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM cx_events
+    const result = await this.pool.query<Row>(
+      `SELECT ${columns} FROM cx_events
         WHERE position > $1
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
           ${typeFilter}
@@ -430,7 +444,7 @@ export class PostgresEventStore implements EventStore {
         LIMIT $2`,
       params,
     );
-    return result.rows.map(toRecorded);
+    return result.rows;
   }
 
   subscribe(after: Position, handler: EventHandler, options: SubscribeOptions = {}): Subscription {
