@@ -104,18 +104,31 @@ export type OpenComplaintAsOf = {
   reopened: number;
 };
 
-/** The customer as of an instant, in the customer 360 view's shape. Personal fields stay sealed here. */
-export type CustomerAsOf = {
+/** A customer's profile in the customer 360 view. Personal fields as the log holds them: sealed. */
+export type ProfileView = {
+  name: Sealed | null;
+  email: Sealed | null;
+  phone: Sealed | null;
+  locale: string | null;
+  declaredPreferredChannel: string | null;
+  registeredAt: string | null;
+  updatedAt: string | null;
+};
+
+/** The profile as the API answers it: personal fields opened (`Sealed` is their text when sealed). */
+export type OpenedProfile = ProfileView & {
+  /** Personal fields that are null because the customer's data was erased. */
+  erased: string[];
+};
+
+/**
+ * A customer in the customer 360 view's shape, whoever builds it: the replay folds it from the
+ * log (`CustomerAsOf`, profile sealed), the read model's reader answers it from its rows (profile
+ * opened). One shape, so the two answers cannot drift apart.
+ */
+export type CustomerShape<Profile extends ProfileView> = {
   customerId: string;
-  profile: {
-    name: Sealed | null;
-    email: Sealed | null;
-    phone: Sealed | null;
-    locale: string | null;
-    declaredPreferredChannel: string | null;
-    registeredAt: string | null;
-    updatedAt: string | null;
-  };
+  profile: Profile;
   tier: Tier;
   tierChangedAt: string | null;
   preferredChannel: string | null;
@@ -130,8 +143,12 @@ export type CustomerAsOf = {
   riskReasons: string[];
   /** The instant the SLA rule was evaluated at. */
   asOf: string;
-  /** The log position of the last event folded ("0": none). */
+  /** The log position of the last event folded into this customer ("0": none). */
   position: string;
+};
+
+/** The customer as of an instant, folded from the log. Personal fields stay sealed here. */
+export type CustomerAsOf = CustomerShape<ProfileView> & {
   /** How many of the customer's events were folded. */
   events: number;
 };

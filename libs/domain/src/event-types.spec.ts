@@ -2,6 +2,7 @@ import { DomainValidationError } from './domain.errors.js';
 import {
   businessTimeField,
   businessTimeOf,
+  complaintEventTypes,
   complaintStreamId,
   customerStreamId,
   eventTypes,
@@ -55,6 +56,18 @@ describe('CloudEvents types', () => {
   it('does not take a public name for a stored type', () => {
     expect(isDomainEventType('cx.complaint.routed')).toBe(false);
     expect(isDomainEventType('hasOwnProperty')).toBe(false);
+  });
+
+  it('lists the complaint steps, and only them, in the order a complaint goes through them', () => {
+    expect(complaintEventTypes).toEqual([
+      'complaint.filed.v1',
+      'complaint.acknowledged.v1',
+      'complaint.routed.v1',
+      'complaint.resolved.v1',
+      'complaint.confirmed.v1',
+      'complaint.reopened.v1',
+      'complaint.closed.v1',
+    ]);
   });
 });
 

@@ -50,6 +50,11 @@ export const eventTypes = {
 
 type EventTypes = typeof eventTypes;
 
+/** The complaint's steps, as stored: every type of the complaint stream, in the catalogue's order. */
+export const complaintEventTypes: readonly ComplaintEvent['type'][] = (Object.keys(eventTypes) as StoredEventType[]).filter(
+  (type): type is ComplaintEvent['type'] => eventTypes[type].stream === 'complaint',
+);
+
 type DataOf<T extends StoredEventType> = Extract<StoredEvent, { type: T }>['data'];
 
 /**

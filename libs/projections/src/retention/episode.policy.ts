@@ -1,4 +1,4 @@
-import { businessTimeOf, type RetentionAlertRaised, type Tier } from '@cx/domain';
+import { businessTimeOf, complaintEventTypes, type RetentionAlertRaised, type Tier } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import { applyEvent, type Customer360State, type FoldChanges, riskReasons } from '../read-models/customer-360/customer-360.fold.js';
 
@@ -9,13 +9,7 @@ export const RISK_EVENT_TYPES: readonly string[] = [
   'customer.tier-changed.v1',
   'moment.recorded.v1',
   'feedback.submitted.v1',
-  'complaint.filed.v1',
-  'complaint.acknowledged.v1',
-  'complaint.routed.v1',
-  'complaint.resolved.v1',
-  'complaint.confirmed.v1',
-  'complaint.reopened.v1',
-  'complaint.closed.v1',
+  ...complaintEventTypes,
   RETENTION_ALERT_RAISED,
 ];
 

@@ -1,4 +1,4 @@
-import { channelGroup, type ComplaintEvent, isChannel, unreachable } from '@cx/domain';
+import { channelGroup, type ComplaintEvent, complaintEventTypes, isChannel, unreachable } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import { Column, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import type { Projection } from '../../projection.js';
@@ -59,15 +59,6 @@ export class ComplaintRow {
   lastPosition!: string;
 }
 
-export const complaintEventTypes = [
-  'complaint.filed.v1',
-  'complaint.acknowledged.v1',
-  'complaint.routed.v1',
-  'complaint.resolved.v1',
-  'complaint.confirmed.v1',
-  'complaint.reopened.v1',
-  'complaint.closed.v1',
-] as const satisfies readonly ComplaintEvent['type'][];
 
 /** What one batch says about one complaint: its events folded in log order. */
 type Change = {

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@cx/event-store';
-import { channelGroup, isChannel, type Tier } from '@cx/domain';
+import { channelGroup, complaintEventTypes, isChannel, type Tier } from '@cx/domain';
 import type { EntityManager } from 'typeorm';
 import type { Projection } from '../../projection.js';
 import { Customer360Row, CustomerChannelRow, CustomerComplaintRow, customer360Entities, type StoredAnswer } from './customer-360.entities.js';
@@ -444,13 +444,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
       'customer.tier-changed.v1',
       'moment.recorded.v1',
       'feedback.submitted.v1',
-      'complaint.filed.v1',
-      'complaint.acknowledged.v1',
-      'complaint.routed.v1',
-      'complaint.resolved.v1',
-      'complaint.confirmed.v1',
-      'complaint.reopened.v1',
-      'complaint.closed.v1',
+      ...complaintEventTypes,
     ],
     tables: ['rm_customers', 'rm_customer_channels', 'rm_customer_complaints'],
     migrations: customer360Migrations,

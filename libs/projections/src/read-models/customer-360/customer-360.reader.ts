@@ -1,61 +1,12 @@
-import type { ChannelGroup, Tier } from '@cx/domain';
+import type { ComplaintStage, CustomerShape, MeasureAsOf, OpenedProfile, Tier } from '@cx/domain';
 import type { PiiVault } from '@cx/platform';
 import { type DataSource, In } from 'typeorm';
 import { Customer360Row, CustomerChannelRow, CustomerComplaintRow } from './customer-360.entities.js';
 import { type Measure, measures, slaReason, tierWatched, trendOf, type Trend } from './customer-360.fold.js';
 import { type CustomerListQuery, encodeCursor } from './customer-360.query.js';
 
-export type MeasureView = {
-  latest: number | null;
-  latestAt: string | null;
-  answers: number;
-  trend: Trend | null;
-};
-
-export type OpenComplaintView = {
-  complaintId: string;
-  stage: string;
-  severity: string;
-  category: string;
-  channel: string;
-  area: string | null;
-  filedAt: string;
-  dueAt: string | null;
-  pastSla: boolean;
-  reopened: number;
-};
-
-export type CustomerView = {
-  customerId: string;
-  profile: {
-    name: string | null;
-    email: string | null;
-    phone: string | null;
-    locale: string | null;
-    /** What the customer said they prefer, as opposed to `preferredChannel`, derived from what they do. */
-    declaredPreferredChannel: string | null;
-    registeredAt: string | null;
-    updatedAt: string | null;
-    /** Personal fields that are null because the customer's data was erased. */
-    erased: string[];
-  };
-  tier: Tier;
-  tierChangedAt: string | null;
-  preferredChannel: string | null;
-  lastContactAt: string | null;
-  moments: { total: number; byChannelGroup: Record<ChannelGroup, number> };
-  channels: Array<{ channel: string; channelGroup: string | null; moments: number; complaints: number; lastContactAt: string }>;
-  satisfaction: Record<Measure, MeasureView>;
-  complaintsFiled: number;
-  openComplaints: { count: number; items: OpenComplaintView[] };
-  value: { amount: number | null; currency: string | null; payments: number; byCurrency: Record<string, number> };
-  atRisk: boolean;
-  riskReasons: string[];
-  /** The instant the SLA rule was evaluated at. */
-  asOf: string;
-  /** The log position of the last event folded into this customer. */
-  position: string;
-};
+/** What `GET /v1/customers/{id}` answers: the customer 360 view's shape (shared with the replay), profile opened. */
+export type CustomerView = CustomerShape<OpenedProfile>;
 
 export type CustomerPage = { customers: CustomerView[]; nextCursor: string | null; asOf: string };
 
@@ -66,7 +17,7 @@ function roundTrend(trend: Trend | null): Trend | null {
   return trend && { ...trend, recentMean: round2(trend.recentMean), previousMean: round2(trend.previousMean), change: round2(trend.change) };
 }
 
-function measureView(row: Customer360Row, measure: Measure): MeasureView {
+function measureView(row: Customer360Row, measure: Measure): MeasureAsOf {
   const columns = {
     nps: { latest: row.npsLatest, latestAt: row.npsLatestAt, answers: row.npsAnswers, recent: row.npsRecent },
     csat: { latest: row.csatLatest, latestAt: row.csatLatestAt, answers: row.csatAnswers, recent: row.csatRecent },
@@ -125,7 +76,7 @@ function customerView(
     channels: [...channels]
       .sort((a, b) => b.moments + b.complaints - (a.moments + a.complaints) || b.lastAt.getTime() - a.lastAt.getTime() || (a.channel < b.channel ? -1 : 1))
       .map((c) => ({ channel: c.channel, channelGroup: c.channelGroup, moments: c.moments, complaints: c.complaints, lastContactAt: c.lastAt.toISOString() })),
-    satisfaction: Object.fromEntries(measures.map((m) => [m, measureView(row, m)])) as Record<Measure, MeasureView>,
+    satisfaction: Object.fromEntries(measures.map((m) => [m, measureView(row, m)])) as Record<Measure, MeasureAsOf>,
     complaintsFiled: row.complaintsFiled,
     openComplaints: {
       count: row.openComplaints,
@@ -133,7 +84,7 @@ function customerView(
         .sort((a, b) => a.filedAt.getTime() - b.filedAt.getTime() || (a.complaintId < b.complaintId ? -1 : 1))
         .map((c) => ({
           complaintId: c.complaintId,
-          stage: c.stage,
+          stage: c.stage as ComplaintStage,
           severity: c.severity,
           category: c.category,
           channel: c.channel,

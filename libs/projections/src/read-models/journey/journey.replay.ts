@@ -1,4 +1,4 @@
-import { type AsOf, type CustomerAsOf, customerAsOf, type DomainEventType, instantOf, newReplay, replayEvent, type StateChange } from '@cx/domain';
+import { type AsOf, type CustomerAsOf, customerAsOf, type DomainEventType, instantOf, newReplay, type OpenedProfile, replayEvent, type StateChange } from '@cx/domain';
 import { customerInLog, inCustomerSnapshot, logReachedAt, readCustomerTimeline, type RecordedEvent } from '@cx/event-store';
 import type { PiiVault } from '@cx/platform';
 import type { Pool } from 'pg';
@@ -14,12 +14,8 @@ export type ReplayedEvent = JourneyEvent & {
   changes: StateChange[];
 };
 
-export type CustomerStateView = Omit<CustomerAsOf, 'profile'> & {
-  profile: CustomerAsOf['profile'] & {
-    /** Personal fields that are null because the customer's data was erased. */
-    erased: string[];
-  };
-};
+/** The replayed customer as the API answers it: personal fields opened. */
+export type CustomerStateView = Omit<CustomerAsOf, 'profile'> & { profile: OpenedProfile };
 
 /** `GET /v1/customers/{id}/journey?asOf=…`: a page of the events known then, and the state they fold into. */
 export type JourneyReplayPage = {
