@@ -1,6 +1,6 @@
 import { createMomentCatalogue } from '@cx/domain';
 import { PostgresEventStore, storedEventId } from '@cx/event-store';
-import { MasterKey, PiiVault } from '@cx/platform';
+import { MasterKey, PiiVault, WriteActivity } from '@cx/platform';
 import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { IngestService } from './ingest.service.js';
@@ -29,6 +29,22 @@ describe(`ingest write path on ${testBackend}`, () => {
   afterAll(async () => {
     await store.close();
     await database.close();
+  });
+
+  it('tells the write activity of each call while it runs, and the highest position it stored', async () => {
+    const activity = new WriteActivity();
+    const observed = new IngestService(store, vault, createMomentCatalogue(), undefined, activity);
+    const subject = `cust-activity-${randomUUID().slice(0, 8)}`;
+    const call = observed.ingest([ce('cx.moment.recorded', subject, { kind: 'billing', channel: 'web' })], { correlationId: 'spec' });
+    expect(activity.inFlight).toBe(1);
+    const outcome = await call;
+    expect(activity.inFlight).toBe(0);
+    expect(activity.head).toBe(BigInt(outcome.position));
+    // A call that throws ends too, without moving the head.
+    const broken = new IngestService(store, { sealFields: () => Promise.reject(new Error('vault unavailable')) }, createMomentCatalogue(), undefined, activity);
+    await expect(broken.ingest([ce('cx.customer.registered', subject, { name: 'Someone' })], { correlationId: 'spec' })).rejects.toThrow('vault unavailable');
+    expect(activity.inFlight).toBe(0);
+    expect(activity.head).toBe(BigInt(outcome.position));
   });
 
   it("rejects the personal data of an erased customer and stores the rest of the batch", async () => {

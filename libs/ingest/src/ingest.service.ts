@@ -16,7 +16,7 @@ import {
   submitFeedback,
 } from '@cx/domain';
 import type { Metrics } from '@cx/http';
-import { CustomerErasedError } from '@cx/platform';
+import { CustomerErasedError, type WriteActivity } from '@cx/platform';
 import {
   type AppendedEvent,
   type EventStore,
@@ -95,10 +95,18 @@ export class IngestService {
     private readonly vault: PiiSealer,
     private readonly catalogue: MomentCatalogue,
     private readonly metrics?: Pick<Metrics, 'ingestedBatch'>,
+    /** Told of every call, so background work in the process (live projections) can step aside. */
+    private readonly activity?: Pick<WriteActivity, 'begin'>,
   ) {}
 
   async ingest(raws: readonly unknown[], context: IngestContext): Promise<IngestOutcome> {
-    const outcome = await this.ingestBatch(raws, context);
+    const end = this.activity?.begin();
+    let outcome: IngestOutcome | undefined;
+    try {
+      outcome = await this.ingestBatch(raws, context);
+    } finally {
+      end?.(outcome ? BigInt(outcome.position) : undefined);
+    }
     this.metrics?.ingestedBatch(raws, outcome.results);
     return outcome;
   }

@@ -2,7 +2,7 @@ import { createMomentCatalogue } from '@cx/domain';
 import type { EventStore } from '@cx/event-store';
 import { Metrics } from '@cx/http';
 import { IngestService } from '@cx/ingest';
-import { EVENT_STORE, HealthRegistry, PII_VAULT, type PiiVault, type PlatformConfig } from '@cx/platform';
+import { EVENT_STORE, HealthRegistry, PII_VAULT, type PiiVault, type PlatformConfig, WRITE_ACTIVITY, type WriteActivity } from '@cx/platform';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createKafka } from './kafka-client.js';
 import { KafkaIngestConsumer } from './kafka-ingest.js';
@@ -43,14 +43,14 @@ export class KafkaIngestModule {
       providers: [
         {
           provide: KafkaIngestConsumer,
-          inject: [EVENT_STORE, PII_VAULT, { token: Metrics, optional: true }],
-          useFactory: (store: EventStore, vault: PiiVault, metrics?: Metrics) =>
+          inject: [EVENT_STORE, PII_VAULT, { token: Metrics, optional: true }, { token: WRITE_ACTIVITY, optional: true }],
+          useFactory: (store: EventStore, vault: PiiVault, metrics?: Metrics, activity?: WriteActivity) =>
             new KafkaIngestConsumer({
               kafka: createKafka(kafka, (level, message) => (level === 'error' ? logger.warn(message) : logger.debug(message)), 'ingest'),
               topic: kafka.ingestTopic,
               deadLetterTopic: kafka.deadLetterTopic,
               groupId: kafka.ingestGroupId ?? 'cx-ingest',
-              ingest: new IngestService(store, vault, createMomentCatalogue(config.momentKinds), metrics),
+              ingest: new IngestService(store, vault, createMomentCatalogue(config.momentKinds), metrics, activity),
               metrics,
               logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
             }),

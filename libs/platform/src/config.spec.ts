@@ -43,6 +43,17 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('ingest first (projections deferring while the process ingests)', () => {
+    it('defers up to 5 s and 250,000 events by default, and never with CX_PROJECTION_DEFER_MS=0', () => {
+      expect(loadConfig({}).projectionDefer).toEqual({ maxMs: 5_000, maxEvents: 250_000 });
+      expect(loadConfig({ CX_PROJECTION_DEFER_MS: '0', CX_PROJECTION_DEFER_EVENTS: '1000' }).projectionDefer).toEqual({ maxMs: 0, maxEvents: 1_000 });
+    });
+
+    it.each([['CX_PROJECTION_DEFER_MS', '-1'], ['CX_PROJECTION_DEFER_MS', '2.5'], ['CX_PROJECTION_DEFER_EVENTS', 'lots']])('refuses %s=%s', (variable, value) => {
+      expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    });
+  });
+
   describe('EventStoreDB', () => {
     it('is off without EVENTSTOREDB_URL and on with an esdb:// connection string', () => {
       expect(loadConfig({}).eventStoreDbUrl).toBeUndefined();

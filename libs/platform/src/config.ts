@@ -12,6 +12,12 @@ export type PlatformConfig = {
   momentKinds: string[];
   /** Events a projection folds per transaction. */
   projectionBatchSize: number;
+  /**
+   * Ingest first (CX_PROJECTION_DEFER_MS, CX_PROJECTION_DEFER_EVENTS): while this process is
+   * ingesting, its live projections hold batches back for at most `maxMs` in a stretch and never
+   * when `maxEvents` or more behind, then fold until caught up. maxMs 0: they never defer.
+   */
+  projectionDefer: { maxMs: number; maxEvents: number };
   /** Kafka, from KAFKA_BROKERS (host:port, comma-separated). Unset: no relay, no ingest topic. */
   kafka?: KafkaConfig;
   /** EventStoreDB connection string, from EVENTSTOREDB_URL. Set: the event store is EventStoreDB. */
@@ -76,6 +82,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     dbPoolSize: integer(env, 'CX_DB_POOL_SIZE', 10, 1, 1000),
     logLevel,
     projectionBatchSize: integer(env, 'CX_PROJECTION_BATCH_SIZE', 1000, 1, 10_000),
+    projectionDefer: {
+      maxMs: integer(env, 'CX_PROJECTION_DEFER_MS', 5_000, 0, 600_000),
+      maxEvents: integer(env, 'CX_PROJECTION_DEFER_EVENTS', 250_000, 0, 100_000_000),
+    },
     kafka: loadKafkaConfig(env),
     projectorSource: projectorSource(env),
     eventStoreDbUrl: eventStoreDbUrl(env),

@@ -4,4 +4,5 @@ export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgre
 export { type HealthCheckResult, HealthRegistry } from './health.registry.js';
 export { PlatformModule } from './platform.module.js';
 export * from './pii/index.js';
-export { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG } from './platform.tokens.js';
+export { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG, WRITE_ACTIVITY } from './platform.tokens.js';
+export { WriteActivity } from './write-activity.js';

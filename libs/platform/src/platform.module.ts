@@ -14,7 +14,8 @@ import { type Database, openDatabase, type SchemaParts } from './database.js';
 import { HealthController } from './health.controller.js';
 import { HealthRegistry } from './health.registry.js';
 import { assertMasterKeyMatches, loadMasterKey, PiiVault } from './pii/index.js';
-import { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG } from './platform.tokens.js';
+import { DATABASE, EVENT_STORE, PII_VAULT, PLATFORM_CONFIG, WRITE_ACTIVITY } from './platform.tokens.js';
+import { WriteActivity } from './write-activity.js';
 
 
 /** Closes what the platform opened, in reverse order, when Nest shuts down (SIGTERM, app.close()). */
@@ -90,10 +91,11 @@ export class PlatformModule {
           },
         },
         ...(personalData ? [vault] : []),
+        { provide: WRITE_ACTIVITY, useFactory: () => new WriteActivity() },
         PlatformLifecycle,
         HealthRegistry,
       ],
-      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE, ...(personalData ? [PII_VAULT] : []), HealthRegistry],
+      exports: [PLATFORM_CONFIG, DATABASE, EVENT_STORE, ...(personalData ? [PII_VAULT] : []), WRITE_ACTIVITY, HealthRegistry],
     };
   }
 }

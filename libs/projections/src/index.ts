@@ -7,6 +7,7 @@ export {
   type RunnerLogger,
   UnknownProjectionError,
 } from './projection-runner.js';
+export { FoldDeferral, type FoldDeferralOptions, type FoldPacer } from './fold-deferral.js';
 export { defaultRebuildOptions, type RebuildOptions } from './rebuild.js';
 export { RebuildConflictError } from './rebuild-requests.js';
 export { rebuildSchemaOf } from './rebuild-schema.js';

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
+import type { FoldPacer } from './fold-deferral.js';
 import type { Projection, ProjectionState, ProjectionStatus } from './projection.js';
 import { defaultRebuildOptions, type FrozenCheckpoints, ProjectionRebuild, type RebuildOptions } from './rebuild.js';
 import { RebuildConflictError, RebuildRequests, type RebuildRow } from './rebuild-requests.js';
@@ -40,6 +41,8 @@ export type ProjectionRunnerOptions = {
    * as soon as woken.
    */
   gatherMs?: number;
+  /** Asked before each live batch is folded; may hold it back for a while (FoldDeferral: ingest first). None: fold at once. */
+  pacer?: FoldPacer;
   leaseRetryMs?: number;
   /** How often a process looks for rebuilds and retries requested by other processes. */
   requestPollMs?: number;
@@ -234,8 +237,10 @@ export class ProjectionRunner {
   }
 
   private async applyBatch(run: Running, events: readonly RecordedEvent[], handled: (position: Position) => void): Promise<void> {
-    const relevant = events.filter((e) => run.handles.has(e.type));
     const last = events[events.length - 1].position;
+    const subscription = run.subscription;
+    await this.options.pacer?.beforeFold(run.projection.name, last, events.length >= this.batchSize, () => !this.stopped && !run.paused && run.subscription === subscription);
+    const relevant = events.filter((e) => run.handles.has(e.type));
     try {
       await this.commit(run, relevant, last);
       handled(last);

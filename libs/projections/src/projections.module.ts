@@ -1,8 +1,9 @@
 import type { EventStore, Migration } from '@cx/event-store';
-import { DATABASE, type Database, EVENT_STORE, HealthRegistry, PLATFORM_CONFIG, type PlatformConfig } from '@cx/platform';
+import { DATABASE, type Database, EVENT_STORE, HealthRegistry, PLATFORM_CONFIG, type PlatformConfig, WRITE_ACTIVITY, type WriteActivity } from '@cx/platform';
 import { Metrics } from '@cx/http';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { FoldDeferral } from './fold-deferral.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { projectionMigrations } from './projections.migrations.js';
 import { ProjectionsController } from './projections.controller.js';
@@ -59,9 +60,18 @@ export class ProjectionsModule {
       providers: [
         { provide: 'CX_RUN_PROJECTIONS', useValue: options.run },
         {
+          // Ingest first: in a process that also ingests (the all-in-one app), live folding steps aside while it does.
+          provide: FoldDeferral,
+          inject: [PLATFORM_CONFIG, { token: WRITE_ACTIVITY, optional: true }],
+          useFactory: (config: PlatformConfig, activity?: WriteActivity) =>
+            options.run && activity && config.projectionDefer.maxMs > 0
+              ? new FoldDeferral(activity, { maxDeferMs: config.projectionDefer.maxMs, maxLagEvents: config.projectionDefer.maxEvents })
+              : undefined,
+        },
+        {
           provide: ProjectionRunner,
-          inject: [EVENT_STORE, DATABASE, PLATFORM_CONFIG],
-          useFactory: (store: EventStore, database: Database, config: PlatformConfig) =>
+          inject: [EVENT_STORE, DATABASE, PLATFORM_CONFIG, FoldDeferral],
+          useFactory: (store: EventStore, database: Database, config: PlatformConfig, pacer?: FoldDeferral) =>
             new ProjectionRunner({
               store,
               dataSource: database.dataSource,
@@ -69,6 +79,7 @@ export class ProjectionsModule {
               projections: allProjections,
               lease: database.kind === 'postgres',
               batchSize: config.projectionBatchSize,
+              pacer,
               logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
             }),
         },

@@ -6,11 +6,13 @@ import {
   Inject,
   Injectable,
   type NestInterceptor,
+  Optional,
   SetMetadata,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import type { Observable } from 'rxjs';
+import { FoldDeferral } from './fold-deferral.js';
 import { ProjectionRunner } from './projection-runner.js';
 
 const READS = 'cx:reads-projections';
@@ -43,6 +45,7 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
+    @Optional() @Inject(FoldDeferral) private readonly deferral?: FoldDeferral,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -53,9 +56,15 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
     if (wanted === undefined) return next.handle();
     const deadline = Date.now() + MIN_POSITION_WAIT_MS;
     let reached = await this.runner.lowestPosition(names);
-    while (reached < wanted && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      reached = await this.runner.lowestPosition(names);
+    // A reader waits for its own write: the projections in this process fold now, ingesting or not.
+    const release = reached < wanted ? this.deferral?.hurry() : undefined;
+    try {
+      while (reached < wanted && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        reached = await this.runner.lowestPosition(names);
+      }
+    } finally {
+      release?.();
     }
     if (reached < wanted) {
       context.switchToHttp().getResponse<Response>().setHeader('Retry-After', '1');
