@@ -108,21 +108,21 @@ describe(`ingest first: live folding deferred while the process writes, on ${tes
     const head = (await store.append(`customer-${randomUUID()}`, moments(2 * BATCH + 20))).position;
     writes.begin()(head);
     writes.begin(); // still writing
-    // Batches of 50 from the start of the log (earlier tests' events included): those ending 30 or
-    // more behind the head are folded, the first one ending closer is held back.
-    const recorded = await eventsUpTo(head);
-    const log = recorded.map((e) => e.id);
-    let kept = 0; // events in the batches ending 30 or more positions behind the head
-    while (kept + BATCH <= recorded.length && head - recorded[kept + BATCH - 1].position >= 30n) kept += BATCH;
+    // Folded: batches of 50 that end 30 or more positions behind the head. Held back: the first that
+    // ends closer, which starts at most 30 + 50 behind it. (Where exactly batches end depends on what
+    // else is in flight on the server: a read stops below the oldest open transaction.)
     const { deferral, runner } = await start('spec_defer_lag', writes, { maxDeferMs: 3_600_000, maxLagEvents: 30 });
 
     await until(() => deferral.deferring.has('spec_defer_lag'));
-    expect(await folded('spec_defer_lag')).toEqual(log.slice(0, kept));
+    const reached = await checkpoint('spec_defer_lag');
+    expect(reached).toBeGreaterThanOrEqual(head - 30n - BigInt(BATCH));
+    expect(reached).toBeLessThan(head);
+    expect(await folded('spec_defer_lag')).toEqual(await logUpTo(reached));
 
     const release = deferral.hurry();
     await until(async () => (await checkpoint('spec_defer_lag')) >= head);
     release();
-    expect(await folded('spec_defer_lag')).toEqual(log);
+    expect(await folded('spec_defer_lag')).toEqual(await logUpTo(head));
     // Stopping does not wait out a deferral either.
     await runner.stop();
   });
