@@ -36,6 +36,23 @@ describe(`PostgreSQL adapter specifics on ${testBackend}`, () => {
     if (process.env.CX_EXPECT_BACKEND) expect(testBackend).toBe(process.env.CX_EXPECT_BACKEND);
   });
 
+  it('reads the histories it decides on in the round trip that opens the transaction, whatever the stream ids look like', async () => {
+    // Stream ids go into that SQL as an array literal: ids an unquoted literal would misread (null) or that carry its other characters.
+    const suffix = randomUUID().slice(0, 8);
+    const ids = ['null', 'NULL', `a:b@c+d=e.f-${suffix}`, `plain-${suffix}`];
+    const event = () => ({ id: randomUUID(), type: 'spec.happened.v1', data: {} });
+    for (const [i, id] of ids.entries()) await store.append(id, Array.from({ length: i + 1 }, event));
+    const before = new Map<string, number>();
+    for (const id of ids) before.set(id, (await store.readStream(id)).length);
+
+    let seen: Array<[string, number]> = [];
+    await store.decideAndAppend({ lock: ids, read: [...ids, ids[0]] }, (histories) => {
+      seen = [...histories].map(([id, events]) => [id, events.length]);
+      return [];
+    });
+    expect(seen).toEqual(ids.map((id) => [id, before.get(id)]));
+  });
+
   it('creates its schema with versioned migrations, recorded once', async () => {
     const { rows } = await database.pool.query<{ id: string }>('SELECT id FROM cx_schema_migrations ORDER BY id');
     expect(rows.map((r) => r.id)).toContain('0001_event_store_log');

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import {
   assertStreamId,
   validateAppendMany,
@@ -80,6 +80,24 @@ type StoredRow = { id: string; streamId: string; streamVersion: number; position
 function lockStreamsSql(appends: ReadonlyArray<{ streamId: string }>): string {
   const keys = [...new Set(appends.map((a) => streamLockKey(a.streamId)))].sort((a, b) => a - b);
   return `SELECT pg_advisory_xact_lock(${STREAM_LOCK_SPACE}, k) FROM unnest('{${keys.join(',')}}'::int[]) WITH ORDINALITY AS t(k, n) ORDER BY n`;
+}
+
+/**
+ * Reads whole streams, in stream order, as SQL with the ids inline, so that it can ride in the same
+ * round trip as BEGIN and the locks (a multi-statement query takes no parameters). Stream ids were
+ * validated (letters, digits and `._:@+=-`), so double-quoting each makes a safe array literal
+ * (quoted, an id such as `null` stays text).
+ */
+function readStreamsSql(streamIds: readonly string[]): string {
+  for (const streamId of streamIds) assertStreamId(streamId);
+  return `SELECT e.* FROM unnest('{${streamIds.map((id) => `"${id}"`).join(',')}}'::text[]) AS s(stream_id)
+    CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM cx_events WHERE stream_id = s.stream_id ORDER BY stream_version) AS e`;
+}
+
+function historiesOf(streamIds: readonly string[], rows: readonly EventRow[]): Map<string, RecordedEvent[]> {
+  const histories = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
+  for (const row of rows) histories.get(row.stream_id)!.push(toRecorded(row));
+  return histories;
 }
 
 /** 32-bit FNV-1a of the stream id: the key of its writers' lock (a collision only makes two streams take turns). */
@@ -190,9 +208,13 @@ export class PostgresEventStore implements EventStore {
       const client = await this.pool.connect();
       let open = false;
       try {
-        await client.query(streams.length > 0 ? `BEGIN; ${lockStreamsSql(streams)}` : 'BEGIN');
+        // One round trip: open the transaction, queue behind other writers of these streams, read the histories.
+        const reads = [...new Set(plan.read)];
+        const opened = await client.query<EventRow>(
+          [streams.length > 0 ? `BEGIN; ${lockStreamsSql(streams)}` : 'BEGIN', ...(reads.length > 0 ? [readStreamsSql(reads)] : [])].join('; '),
+        );
         open = true;
-        const histories = await this.readStreamsWith(client, plan.read);
+        const histories = historiesOf(reads, reads.length > 0 ? (opened as unknown as Array<QueryResult<EventRow>>).at(-1)!.rows : []);
         const appends = await decide(histories);
         // A stream outside the plan may only be created ('no_stream'): the unique stream version guards it, no lock needed.
         const outside = appends.find((a) => !locked.has(a.streamId) && a.expectedVersion !== 'no_stream');
@@ -221,19 +243,6 @@ export class PostgresEventStore implements EventStore {
         client.release();
       }
     }
-  }
-
-  /** Whole streams, read on the transaction's connection (under their locks). */
-  private async readStreamsWith(client: PoolClient, streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
-    const histories = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
-    if (streamIds.length === 0) return histories;
-    const { rows } = await client.query<EventRow>(
-      `SELECT e.* FROM unnest($1::text[]) AS s(stream_id)
-        CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM cx_events WHERE stream_id = s.stream_id ORDER BY stream_version) AS e`,
-      [[...new Set(streamIds)]],
-    );
-    for (const row of rows) histories.get(row.stream_id)!.push(toRecorded(row));
-    return histories;
   }
 
   /**
