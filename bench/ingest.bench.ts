@@ -10,7 +10,7 @@
  */
 import { type EventToAppend, PostgresEventStore } from '@cx/event-store';
 import { storedEventId } from '@cx/ingest';
-import { openDatabase, redactUrl } from '@cx/platform';
+import { loadConfig, openDatabase, redactUrl } from '@cx/platform';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -409,11 +409,12 @@ async function main() {
     appCpuPerEvent.length > 0
       ? `- CPU per event: the app ${mean(appCpuPerEvent).toFixed(1)} µs (its process, from /proc), the baseline ${mean(baselineCpuPerEvent).toFixed(1)} µs (the benchmark's process); PostgreSQL's and the HTTP client's CPU not counted. Load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (${cpus().length} cores).`
       : `- Load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (${cpus().length} cores).`;
-  const deferMs = process.env.CX_PROJECTION_DEFER_MS;
+  // The app runs with this process's environment: its deferral bounds are the ones loadConfig reads here.
+  const defer = loadConfig(process.env).projectionDefer;
   const catchUpLine =
     catchUps.length > 0
       ? `- Projections (all seven, same process): when the burst ended the slowest was ${catchUps.map((c) => fmt(c.behindEvents)).join(' and ')} events behind; all had caught up ${catchUps.map((c) => (c.catchUpMs / 1000).toFixed(1)).join(' and ')} s later (per round). ` +
-        `Ingest first: ${deferMs === '0' ? 'off (CX_PROJECTION_DEFER_MS=0)' : `on (CX_PROJECTION_DEFER_MS=${deferMs ?? 'default'}${process.env.CX_PROJECTION_DEFER_EVENTS ? `, CX_PROJECTION_DEFER_EVENTS=${process.env.CX_PROJECTION_DEFER_EVENTS}` : ''})`}` +
+        `Ingest first: ${defer.maxMs === 0 ? 'off (CX_PROJECTION_DEFER_MS=0)' : `on (projections defer at most ${fmt(defer.maxMs)} ms in a stretch, never when ${fmt(defer.maxEvents)} events behind)`}` +
         (catchUps.every((c) => c.cpuPerEventUs !== undefined) ? `; the app's CPU per event counting the catch-up: ${mean(catchUps.map((c) => c.cpuPerEventUs!)).toFixed(1)} µs.` : '.')
       : undefined;
   const summary = [
