@@ -44,8 +44,8 @@ describe('loadConfig', () => {
   });
 
   describe('ingest first (projections deferring while the process ingests)', () => {
-    it('defers up to 5 s and 250,000 events by default, and never with CX_PROJECTION_DEFER_MS=0', () => {
-      expect(loadConfig({}).projectionDefer).toEqual({ maxMs: 5_000, maxEvents: 250_000 });
+    it('defers up to 10 s and 250,000 events by default, and never with CX_PROJECTION_DEFER_MS=0', () => {
+      expect(loadConfig({}).projectionDefer).toEqual({ maxMs: 10_000, maxEvents: 250_000 });
       expect(loadConfig({ CX_PROJECTION_DEFER_MS: '0', CX_PROJECTION_DEFER_EVENTS: '1000' }).projectionDefer).toEqual({ maxMs: 0, maxEvents: 1_000 });
     });
 

@@ -83,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     logLevel,
     projectionBatchSize: integer(env, 'CX_PROJECTION_BATCH_SIZE', 1000, 1, 10_000),
     projectionDefer: {
-      maxMs: integer(env, 'CX_PROJECTION_DEFER_MS', 5_000, 0, 600_000),
+      maxMs: integer(env, 'CX_PROJECTION_DEFER_MS', 10_000, 0, 600_000),
       maxEvents: integer(env, 'CX_PROJECTION_DEFER_EVENTS', 250_000, 0, 100_000_000),
     },
     kafka: loadKafkaConfig(env),
