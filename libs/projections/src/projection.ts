@@ -1,5 +1,6 @@
 import type { Migration, RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
+import type { RowFormat } from './rebuild-rows.js';
 
 /**
  * A read model: a pure fold of events into PostgreSQL rows. The runner hands it batches of the
@@ -22,8 +23,9 @@ export type Projection = {
   /**
    * Optional fast path of a rebuild: a fold that keeps its state in memory across the batches of
    * the rebuild and writes each row about once. See BulkFold; without it a rebuild calls `apply`.
+   * `format`: how its rows go to the server (rebuild-rows.ts: rowWriter).
    */
-  bulk?(): BulkFold;
+  bulk?(format: RowFormat): BulkFold;
 };
 
 /**

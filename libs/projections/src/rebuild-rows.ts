@@ -1,27 +1,152 @@
 import type { FoldChanges } from '@cx/domain';
 import type { BulkWrite } from './projection.js';
+import { COPY_NULL, copyFromText, escapeCopyText } from './rebuild-copy.js';
+import { ident } from './rebuild-schema.js';
 
-/** Rows per statement when a bulk fold writes what it held: one JSON parameter each, of bounded size. */
+/** Rows per statement when a bulk fold writes what it held: one JSON parameter (or COPY) each, of bounded size. */
 export const BULK_CHUNK_ROWS = 5_000;
 
 /**
- * The writes of `rows` (made as they are taken, so a chunk at a time is in memory), each running
- * `sql` (one `$1` JSON array of rows) over a chunk.
+ * How a rebuild's bulk folds send rows to the server: `copy` (COPY … FROM STDIN in its text
+ * format: the server parses about half as much as for the JSON, measured 0.3-0.45 s against
+ * 0.9 s for 215,000 journey rows) or `json` (one JSON array per statement through
+ * json_to_recordset: embedded PGlite, whose socket cannot carry COPY FROM STDIN).
  */
-export function* insertRows(sql: string, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
-  let batch: object[] = [];
-  const write = (rows: object[]): BulkWrite => {
-    const json = JSON.stringify(rows);
-    return async (manager) => void (await manager.query(sql, [json]));
+export type RowFormat = 'copy' | 'json';
+
+/** A table's columns as a bulk fold fills them: SQL name, SQL type, and the row property that carries it (the name when left out). */
+export type RowColumns = readonly (readonly [column: string, type: string, property?: string])[];
+export type RowTable = { readonly table: string; readonly columns: RowColumns };
+
+/**
+ * Rows of one table in a format: `encode` turns rows into text at once (so the row objects die
+ * young and only the text waits for its turn), `write` sends encoded chunks as one statement.
+ * Both formats give the same row values: JSON's null and undefined are NULL, and so is a number
+ * that is not finite (JSON.stringify makes it null); text arrays as json_to_recordset makes them.
+ */
+export type RowWriter = {
+  encode(rows: readonly object[]): string;
+  write(chunks: readonly string[]): BulkWrite;
+};
+
+type Encode = (value: unknown) => string;
+const encodeScalar: Encode = (value) => {
+  if (value === null || value === undefined) return COPY_NULL;
+  if (typeof value === 'string') return escapeCopyText(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : COPY_NULL;
+  if (typeof value === 'object') return escapeCopyText(JSON.stringify(value));
+  return String(value);
+};
+const encodeJson: Encode = (value) => (value === null || value === undefined ? COPY_NULL : escapeCopyText(JSON.stringify(value)));
+const arrayElement = (value: unknown) => (value === null || value === undefined ? 'NULL' : `"${String(value).replace(/["\\]/g, '\\$&')}"`);
+const encodeArray: Encode = (value) => {
+  if (value === null || value === undefined) return COPY_NULL;
+  if (!Array.isArray(value)) throw new TypeError(`an array column was given ${JSON.stringify(value)}`);
+  return escapeCopyText(`{${value.map(arrayElement).join(',')}}`);
+};
+const encoderOf = (type: string): Encode => (type === 'json' || type === 'jsonb' ? encodeJson : type.endsWith('[]') ? encodeArray : encodeScalar);
+
+/** JSON arrays (as text) joined into one, without parsing them again; undefined for none. */
+export function joinedJson(parts: readonly string[]): string | undefined {
+  if (parts.length <= 1) return parts[0];
+  return `[${parts.map((part) => part.slice(1, -1)).join(',')}]`;
+}
+
+const columnsOf = (table: RowTable) => table.columns.map(([column, type, property]) => ({ column, type, property: property ?? column }));
+
+/** The INSERT of rows given as one JSON array (`$1`), each row's properties named as in `table`; apply may add an ON CONFLICT. */
+export function jsonInsertSql(table: RowTable): string {
+  const columns = columnsOf(table);
+  return `INSERT INTO ${ident(table.table)} (${columns.map((c) => c.column).join(', ')})
+    SELECT ${columns.map((c) => `x.${ident(c.property)}`).join(', ')}
+      FROM json_to_recordset($1::json) AS x(${columns.map((c) => `${ident(c.property)} ${c.type}`).join(', ')})`;
+}
+
+export function rowWriter(table: RowTable, format: RowFormat): RowWriter {
+  const columns = columnsOf(table);
+  if (format === 'json') {
+    const sql = jsonInsertSql(table);
+    return {
+      encode: (rows) => JSON.stringify(rows),
+      write(chunks) {
+        const json = joinedJson(chunks);
+        return async (manager) => {
+          if (json !== undefined) await manager.query(sql, [json]);
+        };
+      },
+    };
+  }
+  const sql = `COPY ${ident(table.table)} (${columns.map((c) => c.column).join(', ')}) FROM STDIN`;
+  const fields = columns.map((c) => ({ property: c.property, encode: encoderOf(c.type) }));
+  return {
+    encode(rows) {
+      let text = '';
+      for (const row of rows) {
+        const values = row as Record<string, unknown>;
+        for (let i = 0; i < fields.length; i++) text += (i === 0 ? '' : '\t') + fields[i].encode(values[fields[i].property]);
+        text += '\n';
+      }
+      return text;
+    },
+    write(chunks) {
+      const text = chunks.join('');
+      return async (manager) => {
+        if (text !== '') await copyFromText(manager, sql, text);
+      };
+    },
   };
+}
+
+/**
+ * Rows a fold makes final batch by batch, encoded as they come and written BULK_CHUNK_ROWS at a
+ * time: a few large statements rather than one per batch of the log.
+ */
+export class PendingRows {
+  private chunks: string[] = [];
+  private count = 0;
+
+  constructor(private readonly writer: RowWriter) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(rows: readonly object[]): void {
+    if (rows.length === 0) return;
+    this.chunks.push(this.writer.encode(rows));
+    this.count += rows.length;
+  }
+
+  /** The write of what is pending (undefined when nothing is), which is then no longer pending. */
+  take(): BulkWrite | undefined {
+    if (this.count === 0) return undefined;
+    const write = this.writer.write(this.chunks);
+    this.chunks = [];
+    this.count = 0;
+    return write;
+  }
+}
+
+/** The writes of `rows` (encoded as they are taken, so a chunk at a time is in memory), a chunk each. */
+export function* insertRows(writer: RowWriter, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
+  let batch: object[] = [];
   for (const row of rows) {
     batch.push(row);
     if (batch.length >= chunk) {
-      yield write(batch);
+      yield writer.write([writer.encode(batch)]);
       batch = [];
     }
   }
-  if (batch.length > 0) yield write(batch);
+  if (batch.length > 0) yield writer.write([writer.encode(batch)]);
+}
+
+/** The writes of `rows` through a statement of one JSON array (`$1`) of rows, a chunk each: for what is not a plain insert (an UPDATE). */
+export function* jsonStatements(sql: string, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
+  const writer: RowWriter = {
+    encode: (rows) => JSON.stringify(rows),
+    write: ([json]) => async (manager) => void (await manager.query(sql, [json])),
+  };
+  yield* insertRows(writer, rows, chunk);
 }
 
 const marked = new WeakSet<BulkWrite>();

@@ -49,6 +49,11 @@ export type RebuildOptions = {
    * tables' inserts as they come (docs/benchmarks.md).
    */
   unlogged: boolean;
+  /**
+   * Bulk folds send their rows with COPY FROM STDIN (rebuild-rows.ts: RowFormat) when the server
+   * takes it; embedded PGlite, whose socket cannot carry COPY FROM STDIN, always gets JSON.
+   */
+  copy: boolean;
   /** Events a projection without a bulk fold gets per `apply` while building. */
   applyBatchSize: number;
   progressEveryMs: number;
@@ -61,6 +66,7 @@ export const defaultRebuildOptions: RebuildOptions = {
   batchSize: 1_000,
   maxHeld: 1_000_000,
   unlogged: false,
+  copy: true,
   applyBatchSize: 20_000,
   progressEveryMs: 1_000,
   lockTimeoutMs: 500,
@@ -126,6 +132,14 @@ async function allOf(work: readonly Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(work);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+/**
+ * Whether the server takes COPY FROM STDIN: embedded PGlite, behind its socket, loses the
+ * protocol's thread on it and ends the session, so it is never tried there.
+ */
+async function takesCopy(dataSource: DataSource): Promise<boolean> {
+  const [row]: Array<{ embedded: boolean }> = await dataSource.query(`SELECT version() LIKE '%PGlite%' AS embedded`);
+  return !row.embedded;
 }
 const lockNotAvailable = (error: unknown) => (error as { code?: string }).code === '55P03';
 
@@ -228,7 +242,8 @@ export class ProjectionRebuild {
     // 1. Building: from the start of the log to its head as it is now.
     this.target = await store.headPosition();
     await this.report(true);
-    for (const t of this.targets) t.fold = t.projection.bulk?.() ?? batchingFold(t.projection, this.options.applyBatchSize);
+    const format = this.options.copy && (await takesCopy(dataSource)) ? 'copy' : 'json';
+    for (const t of this.targets) t.fold = t.projection.bulk?.(format) ?? batchingFold(t.projection, this.options.applyBatchSize);
     const held = () => this.targets.reduce((sum, t) => sum + (t.fold?.held ?? 0), 0);
     // What a bulk fold's `add` writes are plain inserts of rows it will not change again (BulkFold): in any order, so side by side.
     const add = (t: Target, events: readonly RecordedEvent[]) => {

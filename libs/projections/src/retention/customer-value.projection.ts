@@ -2,7 +2,7 @@ import { type CustomerTierChanged, isTier, type MomentRecorded } from '@cx/domai
 import type { RecordedEvent } from '@cx/event-store';
 import type { Projection } from '../projection.js';
 import { formatUnits, toUnits } from '../read-models/customer-360/customer-360.fold.js';
-import { insertRows } from '../rebuild-rows.js';
+import { insertRows, jsonInsertSql, rowWriter, type RowTable } from '../rebuild-rows.js';
 import { customerValueEntities } from './retention.entities.js';
 import { customerValueMigrations } from './retention.migrations.js';
 
@@ -14,27 +14,51 @@ function isoTime(value: unknown, event: RecordedEvent): string {
   return new Date(Number.isNaN(parsed) ? event.recordedAt.getTime() : parsed).toISOString();
 }
 
-const insertPayments = `
-  INSERT INTO rm_customer_payments (event_id, moment_id, customer_id, occurred_at, amount, currency, position)
-  SELECT x.event_id, x.moment_id, x.customer_id, x.occurred_at, x.amount, x.currency, x.position
-    FROM json_to_recordset($1::json)
-      AS x(event_id uuid, moment_id text, customer_id text, occurred_at timestamptz, amount numeric, currency text, position bigint)`;
+const PAYMENT_ROWS: RowTable = {
+  table: 'rm_customer_payments',
+  columns: [
+    ['event_id', 'uuid'],
+    ['moment_id', 'text'],
+    ['customer_id', 'text'],
+    ['occurred_at', 'timestamptz'],
+    ['amount', 'numeric'],
+    ['currency', 'text'],
+    ['position', 'bigint'],
+  ],
+};
 
-const insertTiers = `
-  INSERT INTO rm_customer_tiers (customer_id, tier, changed_at, reason, position)
-  SELECT x.customer_id, x.tier, x.changed_at, x.reason, x.position
-    FROM json_to_recordset($1::json) AS x(customer_id text, tier text, changed_at timestamptz, reason text, position bigint)`;
+const TIER_ROWS: RowTable = {
+  table: 'rm_customer_tiers',
+  columns: [
+    ['customer_id', 'text'],
+    ['tier', 'text'],
+    ['changed_at', 'timestamptz'],
+    ['reason', 'text'],
+    ['position', 'bigint'],
+  ],
+};
+
+const TIER_CHANGE_ROWS: RowTable = {
+  table: 'rm_tier_changes',
+  columns: [
+    ['position', 'bigint'],
+    ['customer_id', 'text'],
+    ['from_tier', 'text'],
+    ['to_tier', 'text'],
+    ['reason', 'text'],
+    ['changed_at', 'timestamptz'],
+  ],
+};
+
+const insertPayments = jsonInsertSql(PAYMENT_ROWS);
+const insertTiers = jsonInsertSql(TIER_ROWS);
 
 const upsertTiers = `${insertTiers}
   ON CONFLICT (customer_id) DO UPDATE
     SET tier = excluded.tier, changed_at = excluded.changed_at, reason = excluded.reason, position = excluded.position
     WHERE rm_customer_tiers.position < excluded.position`;
 
-const insertChanges = `
-  INSERT INTO rm_tier_changes (position, customer_id, from_tier, to_tier, reason, changed_at)
-  SELECT x.position, x.customer_id, x.from_tier, x.to_tier, x.reason, x.changed_at
-    FROM json_to_recordset($1::json)
-      AS x(position bigint, customer_id text, from_tier text, to_tier text, reason text, changed_at timestamptz)`;
+const insertChanges = jsonInsertSql(TIER_CHANGE_ROWS);
 
 type TierRow = { customer_id: string; tier: string; changed_at: string; reason: string; position: string };
 
@@ -89,8 +113,10 @@ export const customerValueProjection: Projection = {
   },
 
   /** A rebuild writes payments and tier moves as they come (each event once) and each customer's last tier at the end. */
-  bulk() {
+  bulk(format) {
     const tiers = new Map<string, TierRow>();
+    const payments = rowWriter(PAYMENT_ROWS, format);
+    const changes = rowWriter(TIER_CHANGE_ROWS, format);
     return {
       get held() {
         return tiers.size;
@@ -98,16 +124,17 @@ export const customerValueProjection: Projection = {
       add(events) {
         const batch = rowsOf(events);
         for (const [customerId, tier] of batch.tiers) tiers.set(customerId, tier);
-        if (batch.payments.length === 0 && batch.changes.length === 0) return undefined;
-        const payments = batch.payments.length > 0 ? JSON.stringify(batch.payments) : undefined;
-        const changes = batch.changes.length > 0 ? JSON.stringify(batch.changes) : undefined;
+        const writes = [
+          ...(batch.payments.length > 0 ? [payments.write([payments.encode(batch.payments)])] : []),
+          ...(batch.changes.length > 0 ? [changes.write([changes.encode(batch.changes)])] : []),
+        ];
+        if (writes.length === 0) return undefined;
         return async (manager) => {
-          if (payments) await manager.query(insertPayments, [payments]);
-          if (changes) await manager.query(insertChanges, [changes]);
+          for (const write of writes) await write(manager);
         };
       },
       *finish() {
-        yield* insertRows(insertTiers, tiers.values());
+        yield* insertRows(rowWriter(TIER_ROWS, format), tiers.values());
         tiers.clear();
       },
     };

@@ -12,7 +12,7 @@ import {
 } from '../read-models/customer-360/customer-360.fold.js';
 import { type EpisodeChange, foldRiskEvent, type RetentionCustomer, RISK_EVENT_TYPES } from './episode.policy.js';
 import { alertEventId, episodeIdOf } from './retention.ids.js';
-import { discardedChanges, flatMapped, insertRows, mapped } from '../rebuild-rows.js';
+import { discardedChanges, flatMapped, insertRows, jsonInsertSql, jsonStatements, mapped, rowWriter, type RowTable } from '../rebuild-rows.js';
 import { retentionEpisodesEntities } from './retention.entities.js';
 import { retentionEpisodesMigrations } from './retention.migrations.js';
 
@@ -68,17 +68,29 @@ const episodeColumns = `e.customer_id AS "customerId", e.episode, e.opened_by AS
   e.trigger_event_id AS "triggerEventId", e.trigger_position::text AS "triggerPosition", e.trigger_correlation_id AS "triggerCorrelationId",
   e.alert_position::text AS "alertPosition", e.ended_at AS "endedAt", e.end_position::text AS "endPosition"`;
 
-const insertCustomers = `
-  INSERT INTO rm_retention_customers (customer_id, tier, clock_at, last_contact_at, nps_latest, nps_latest_at, nps_latest_position,
-    last_phone_moment_id, last_phone_outcome, last_phone_at, last_phone_position, signal_reasons, next_sla_due_at, episodes,
-    episode_open, last_position)
-  SELECT x.customer_id, x.tier, x.clock_at, x.last_contact_at, x.nps_latest, x.nps_latest_at, x.nps_latest_position,
-    x.last_phone_moment_id, x.last_phone_outcome, x.last_phone_at, x.last_phone_position, x.signal_reasons, x.next_sla_due_at,
-    x.episodes, x.episode_open, x.last_position
-    FROM json_to_recordset($1::json) AS x(customer_id text, tier text, clock_at timestamptz, last_contact_at timestamptz,
-      nps_latest smallint, nps_latest_at timestamptz, nps_latest_position bigint, last_phone_moment_id text, last_phone_outcome text,
-      last_phone_at timestamptz, last_phone_position bigint, signal_reasons text[], next_sla_due_at timestamptz, episodes integer,
-      episode_open boolean, last_position bigint)`;
+const CUSTOMER_ROWS: RowTable = {
+  table: 'rm_retention_customers',
+  columns: [
+    ['customer_id', 'text'],
+    ['tier', 'text'],
+    ['clock_at', 'timestamptz'],
+    ['last_contact_at', 'timestamptz'],
+    ['nps_latest', 'smallint'],
+    ['nps_latest_at', 'timestamptz'],
+    ['nps_latest_position', 'bigint'],
+    ['last_phone_moment_id', 'text'],
+    ['last_phone_outcome', 'text'],
+    ['last_phone_at', 'timestamptz'],
+    ['last_phone_position', 'bigint'],
+    ['signal_reasons', 'text[]'],
+    ['next_sla_due_at', 'timestamptz'],
+    ['episodes', 'integer'],
+    ['episode_open', 'boolean'],
+    ['last_position', 'bigint'],
+  ],
+};
+
+const insertCustomers = jsonInsertSql(CUSTOMER_ROWS);
 
 const upsertCustomers = `${insertCustomers}
   ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier, clock_at = excluded.clock_at, last_contact_at = excluded.last_contact_at,
@@ -88,24 +100,46 @@ const upsertCustomers = `${insertCustomers}
     next_sla_due_at = excluded.next_sla_due_at, episodes = excluded.episodes, episode_open = excluded.episode_open,
     last_position = excluded.last_position`;
 
-const insertComplaints = `
-  INSERT INTO rm_retention_complaints (complaint_id, customer_id, stage, severity, filed_at, due_at, last_position)
-  SELECT x.complaint_id, x.customer_id, x.stage, x.severity, x.filed_at, x.due_at, x.last_position
-    FROM json_to_recordset($1::json) AS x(complaint_id text, customer_id text, stage text, severity text, filed_at timestamptz,
-      due_at timestamptz, last_position bigint)`;
+const COMPLAINT_ROWS: RowTable = {
+  table: 'rm_retention_complaints',
+  columns: [
+    ['complaint_id', 'text'],
+    ['customer_id', 'text'],
+    ['stage', 'text'],
+    ['severity', 'text'],
+    ['filed_at', 'timestamptz'],
+    ['due_at', 'timestamptz'],
+    ['last_position', 'bigint'],
+  ],
+};
+
+const insertComplaints = jsonInsertSql(COMPLAINT_ROWS);
 
 const upsertComplaints = `${insertComplaints}
   ON CONFLICT (complaint_id) DO UPDATE SET customer_id = excluded.customer_id, stage = excluded.stage, severity = excluded.severity,
     filed_at = excluded.filed_at, due_at = excluded.due_at, last_position = excluded.last_position`;
 
-const insertEpisodes = `
-  INSERT INTO rm_retention_episodes (customer_id, episode, episode_id, alert_event_id, opened_by, tier, reasons, raised_at,
-    trigger_event_id, trigger_position, trigger_correlation_id, alert_position, ended_at, end_position)
-  SELECT x.customer_id, x.episode, x.episode_id, x.alert_event_id, x.opened_by, x.tier, x.reasons, x.raised_at,
-    x.trigger_event_id, x.trigger_position, x.trigger_correlation_id, x.alert_position, x.ended_at, x.end_position
-    FROM json_to_recordset($1::json) AS x(customer_id text, episode integer, episode_id uuid, alert_event_id uuid, opened_by text,
-      tier text, reasons text[], raised_at timestamptz, trigger_event_id uuid, trigger_position bigint, trigger_correlation_id text,
-      alert_position bigint, ended_at timestamptz, end_position bigint)`;
+const EPISODE_ROWS: RowTable = {
+  table: 'rm_retention_episodes',
+  columns: [
+    ['customer_id', 'text'],
+    ['episode', 'integer'],
+    ['episode_id', 'uuid'],
+    ['alert_event_id', 'uuid'],
+    ['opened_by', 'text'],
+    ['tier', 'text'],
+    ['reasons', 'text[]'],
+    ['raised_at', 'timestamptz'],
+    ['trigger_event_id', 'uuid'],
+    ['trigger_position', 'bigint'],
+    ['trigger_correlation_id', 'text'],
+    ['alert_position', 'bigint'],
+    ['ended_at', 'timestamptz'],
+    ['end_position', 'bigint'],
+  ],
+};
+
+const insertEpisodes = jsonInsertSql(EPISODE_ROWS);
 
 const upsertEpisodes = `${insertEpisodes}
   ON CONFLICT (customer_id, episode) DO UPDATE SET alert_position = excluded.alert_position, ended_at = excluded.ended_at,
@@ -337,7 +371,7 @@ export const retentionEpisodesProjection: Projection = {
    * (so what apply records as marks on stored episodes lands on the episodes themselves) and
    * writes each row once, at the end.
    */
-  bulk() {
+  bulk(format) {
     const states = new Map<string, RetentionCustomer>();
     const episodes = new Map<string, Episode>();
     const marks: Marks[] = [];
@@ -361,11 +395,11 @@ export const retentionEpisodesProjection: Projection = {
         return undefined;
       },
       *finish() {
-        yield* insertRows(insertCustomers, mapped(states.values(), customerRow));
-        yield* insertRows(insertComplaints, flatMapped(states.values(), (customer) => mapped(customer.risk.complaints.values(), complaintRow)));
-        yield* insertRows(insertEpisodes, mapped(episodes.values(), episodeRow));
+        yield* insertRows(rowWriter(CUSTOMER_ROWS, format), mapped(states.values(), customerRow));
+        yield* insertRows(rowWriter(COMPLAINT_ROWS, format), flatMapped(states.values(), (customer) => mapped(customer.risk.complaints.values(), complaintRow)));
+        yield* insertRows(rowWriter(EPISODE_ROWS, format), mapped(episodes.values(), episodeRow));
         // Marks name episodes no event opened (an alert for an episode the log never saw begin): as in apply, they change nothing there is not.
-        yield* insertRows(markEpisodes, marks.splice(0));
+        yield* jsonStatements(markEpisodes, marks.splice(0));
         states.clear();
         episodes.clear();
       },

@@ -2,7 +2,7 @@ import { channelGroup, type ComplaintEvent, complaintEventTypes, isChannel, unre
 import type { RecordedEvent } from '@cx/event-store';
 import { Column, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import type { Projection } from '../../projection.js';
-import { insertRows } from '../../rebuild-rows.js';
+import { insertRows, jsonInsertSql, rowWriter, type RowTable } from '../../rebuild-rows.js';
 
 /** One complaint: where it stands and when it reached each step of its lifecycle. */
 @Entity({ name: 'rm_complaints' })
@@ -143,13 +143,30 @@ const RECORD = `json_to_recordset($1::json) AS x(
     last_position bigint)`;
 
 /** Complaints filed in this batch, with whatever else the batch says about them. */
-const INSERT_FILED = `
-  INSERT INTO rm_complaints (complaint_id, customer_id, category, channel, channel_group, severity, area, status, filed_at,
-                             acknowledged_at, routed_at, resolved_at, confirmed_at, closed_at, reopened_count,
-                             last_event_at, last_position)
-  SELECT complaint_id, customer_id, category, channel, channel_group, severity, area, status, filed_at,
-         acknowledged_at, routed_at, resolved_at, confirmed_at, closed_at, reopened, last_event_at, last_position
-    FROM ${RECORD}`;
+const FILED_ROWS: RowTable = {
+  table: 'rm_complaints',
+  columns: [
+    ['complaint_id', 'text'],
+    ['customer_id', 'text'],
+    ['category', 'text'],
+    ['channel', 'text'],
+    ['channel_group', 'text'],
+    ['severity', 'text'],
+    ['area', 'text'],
+    ['status', 'text'],
+    ['filed_at', 'timestamptz'],
+    ['acknowledged_at', 'timestamptz'],
+    ['routed_at', 'timestamptz'],
+    ['resolved_at', 'timestamptz'],
+    ['confirmed_at', 'timestamptz'],
+    ['closed_at', 'timestamptz'],
+    ['reopened_count', 'integer', 'reopened'],
+    ['last_event_at', 'timestamptz'],
+    ['last_position', 'bigint'],
+  ],
+};
+
+const INSERT_FILED = jsonInsertSql(FILED_ROWS);
 
 /** Complaints filed in an earlier batch: first times stay first, the area and status follow the latest event. */
 const UPDATE_KNOWN = `
@@ -248,7 +265,7 @@ export const complaintsProjection: Projection = {
   },
 
   /** A rebuild folds every complaint's lifecycle in memory and writes each complaint once, at the end. */
-  bulk() {
+  bulk(format) {
     const changes = new Map<string, Change>();
     return {
       get held() {
@@ -260,7 +277,7 @@ export const complaintsProjection: Projection = {
       },
       *finish() {
         // Steps of a complaint whose filing is not in the log change no row, as in apply.
-        yield* insertRows(INSERT_FILED, [...changes.values()].filter((c) => c.filed));
+        yield* insertRows(rowWriter(FILED_ROWS, format), [...changes.values()].filter((c) => c.filed));
         changes.clear();
       },
     };

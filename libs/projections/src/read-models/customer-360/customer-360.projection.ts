@@ -22,7 +22,7 @@ import {
   signalReasons,
   trendOf,
 } from './customer-360.fold.js';
-import { discardedChanges, flatMapped, insertRows, mapped, sideBySide } from '../../rebuild-rows.js';
+import { discardedChanges, flatMapped, insertRows, mapped, rowWriter, type RowTable, sideBySide } from '../../rebuild-rows.js';
 import { customer360Migrations } from './customer-360.migrations.js';
 
 export const CUSTOMER_360 = 'customer360';
@@ -118,17 +118,13 @@ function upsertSql<T>(table: string, columns: ColumnSpec<T>, key: readonly strin
           ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
 }
 
-/** A plain INSERT of a batch of rows, for a rebuild's bare tables. */
-function insertSql<T>(table: string, columns: ColumnSpec<T>): string {
-  return upsertSql(table, columns, []).replace(/\s*ON CONFLICT[\s\S]*$/, '');
-}
-
 const customerUpsert = upsertSql('rm_customers', customerColumns, ['customer_id']);
 const channelUpsert = upsertSql('rm_customer_channels', channelColumns, ['customer_id', 'channel']);
 const complaintUpsert = upsertSql('rm_customer_complaints', complaintColumns, ['complaint_id']);
-const customerInsert = insertSql('rm_customers', customerColumns);
-const channelInsert = insertSql('rm_customer_channels', channelColumns);
-const complaintInsert = insertSql('rm_customer_complaints', complaintColumns);
+/** The rebuild's rows, written into its bare tables. */
+const customerRows: RowTable = { table: 'rm_customers', columns: customerColumns };
+const channelRows: RowTable = { table: 'rm_customer_channels', columns: channelColumns };
+const complaintRows: RowTable = { table: 'rm_customer_complaints', columns: complaintColumns };
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
@@ -470,7 +466,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
      * each customer, channel and open complaint once, at the end: the same fold and the same rows
      * as apply, without reading and rewriting a customer's row at every batch that names them.
      */
-    bulk() {
+    bulk(format) {
       const states = new Map<string, Customer360State>();
       return {
         get held() {
@@ -483,9 +479,9 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
         },
         *finish() {
           // Each row written once, into three tables without keys: the chunks may go side by side.
-          yield* sideBySide(insertRows(customerInsert, mapped(states.values(), rowFromState)));
-          yield* sideBySide(insertRows(channelInsert, flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow))));
-          yield* sideBySide(insertRows(complaintInsert, flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow))));
+          yield* sideBySide(insertRows(rowWriter(customerRows, format), mapped(states.values(), rowFromState)));
+          yield* sideBySide(insertRows(rowWriter(channelRows, format), flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow))));
+          yield* sideBySide(insertRows(rowWriter(complaintRows, format), flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow))));
           states.clear();
         },
       };

@@ -1,8 +1,8 @@
 import { businessTimeField, businessTimeOf } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
-import type { BulkWrite, Projection } from '../../projection.js';
-import { BULK_CHUNK_ROWS } from '../../rebuild-rows.js';
+import type { Projection } from '../../projection.js';
+import { BULK_CHUNK_ROWS, jsonInsertSql, PendingRows, rowWriter, type RowTable } from '../../rebuild-rows.js';
 import { JourneyEntry } from './journey.entity.js';
 
 /** The types the journey shows: every stored type, since each names its customer. */
@@ -23,16 +23,17 @@ function journeyRows(events: readonly RecordedEvent[]) {
   return rows;
 }
 
-/** JSON arrays (as text) joined into one, without parsing them again; undefined for none. */
-function joinedJson(parts: readonly string[]): string | undefined {
-  if (parts.length <= 1) return parts[0];
-  return `[${parts.map((part) => part.slice(1, -1)).join(',')}]`;
-}
+const JOURNEY_ROWS: RowTable = {
+  table: 'rm_journey',
+  columns: [
+    ['customer_id', 'text'],
+    ['position', 'bigint'],
+    ['type', 'text'],
+    ['occurred_at', 'timestamptz'],
+  ],
+};
 
-const INSERT_ROWS = `
-  INSERT INTO rm_journey (customer_id, position, type, occurred_at)
-  SELECT x.customer_id, x.position, x.type, x.occurred_at
-    FROM json_to_recordset($1::json) AS x(customer_id text, position bigint, type text, occurred_at timestamptz)`;
+const INSERT_ROWS = jsonInsertSql(JOURNEY_ROWS);
 
 export const journeyProjection: Projection = {
   name: 'journey',
@@ -68,27 +69,18 @@ export const journeyProjection: Projection = {
    * A rebuild reads each position once: every row is final as it comes, serialised a batch at a
    * time and written BULK_CHUNK_ROWS at a time (a few large statements, not one per batch).
    */
-  bulk() {
-    const pending: string[] = [];
-    let pendingRows = 0;
-    const flush = (): BulkWrite | undefined => {
-      const json = joinedJson(pending.splice(0));
-      pendingRows = 0;
-      return json === undefined ? undefined : async (manager) => void (await manager.query(INSERT_ROWS, [json]));
-    };
+  bulk(format) {
+    const pending = new PendingRows(rowWriter(JOURNEY_ROWS, format));
     return {
       get held() {
-        return pendingRows;
+        return pending.size;
       },
       add(events) {
-        const rows = journeyRows(events);
-        if (rows.length === 0) return undefined;
-        pending.push(JSON.stringify(rows)); // now: the rows die young, the text waits for its turn to be written
-        pendingRows += rows.length;
-        return pendingRows >= BULK_CHUNK_ROWS ? flush() : undefined;
+        pending.add(journeyRows(events));
+        return pending.size >= BULK_CHUNK_ROWS ? pending.take() : undefined;
       },
       *finish() {
-        const rest = flush();
+        const rest = pending.take();
         if (rest) yield rest;
       },
     };

@@ -2,7 +2,7 @@ import { channelGroup, type FeedbackSubmitted, isChannel, type MomentRecorded } 
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
 import type { BulkFold, BulkWrite, Projection } from '../../projection.js';
-import { BULK_CHUNK_ROWS, insertRows, mapped } from '../../rebuild-rows.js';
+import { BULK_CHUNK_ROWS, insertRows, mapped, PendingRows, type RowFormat, rowWriter, type RowTable } from '../../rebuild-rows.js';
 import { FeedbackFact, MomentFact } from './satisfaction.entities.js';
 
 const MOMENT = 'moment.recorded.v1';
@@ -114,29 +114,43 @@ const INSERT_FEEDBACK = `
 
 type FeedbackFull = FeedbackRow & { kind: string | null; channel: string | null; channel_group: string | null; area: string | null };
 
-/** Plain INSERTs of final rows, for a rebuild's bare tables. */
-const BULK_MOMENTS = `
-  INSERT INTO rm_moments (moment_id, customer_id, kind, channel, channel_group, area, touchpoint, outcome,
-                          wait_seconds, expected_wait_seconds, wait_explained, occurred_at, position)
-  SELECT m.moment_id, m.customer_id, m.kind, m.channel, m.channel_group, m.area, m.touchpoint, m.outcome,
-         m.wait_seconds, m.expected_wait_seconds, m.wait_explained, m.occurred_at, m.position
-    FROM json_to_recordset($1::json) AS m(
-           moment_id text, customer_id text, kind text, channel text, channel_group text, area text, touchpoint text,
-           outcome text, wait_seconds double precision, expected_wait_seconds double precision, wait_explained boolean,
-           occurred_at timestamptz, position bigint)`;
+/** The rebuild's rows of each table, final when written. */
+const MOMENT_ROWS: RowTable = {
+  table: 'rm_moments',
+  columns: [
+    ['moment_id', 'text'],
+    ['customer_id', 'text'],
+    ['kind', 'text'],
+    ['channel', 'text'],
+    ['channel_group', 'text'],
+    ['area', 'text'],
+    ['touchpoint', 'text'],
+    ['outcome', 'text'],
+    ['wait_seconds', 'double precision'],
+    ['expected_wait_seconds', 'double precision'],
+    ['wait_explained', 'boolean'],
+    ['occurred_at', 'timestamptz'],
+    ['position', 'bigint'],
+  ],
+};
 
-const BULK_FEEDBACK = `
-  INSERT INTO rm_feedback (feedback_id, customer_id, moment_id, nps, csat, ces, submitted_at, kind, channel, channel_group, area, position)
-  SELECT x.feedback_id, x.customer_id, x.moment_id, x.nps, x.csat, x.ces, x.submitted_at, x.kind, x.channel, x.channel_group, x.area, x.position
-    FROM json_to_recordset($1::json) AS x(
-           feedback_id uuid, customer_id text, moment_id text, nps smallint, csat smallint, ces smallint,
-           submitted_at timestamptz, kind text, channel text, channel_group text, area text, position bigint)`;
-
-/** JSON arrays (as text) joined into one, without parsing them again; undefined for none. */
-function joinedJson(parts: readonly string[]): string | undefined {
-  if (parts.length <= 1) return parts[0];
-  return `[${parts.map((part) => part.slice(1, -1)).join(',')}]`;
-}
+const FEEDBACK_ROWS: RowTable = {
+  table: 'rm_feedback',
+  columns: [
+    ['feedback_id', 'uuid'],
+    ['customer_id', 'text'],
+    ['moment_id', 'text'],
+    ['nps', 'smallint'],
+    ['csat', 'smallint'],
+    ['ces', 'smallint'],
+    ['submitted_at', 'timestamptz'],
+    ['kind', 'text'],
+    ['channel', 'text'],
+    ['channel_group', 'text'],
+    ['area', 'text'],
+    ['position', 'bigint'],
+  ],
+};
 
 /**
  * The rebuild's fold: what an answer needs of its moment is kept in memory (in flat arrays, one
@@ -144,7 +158,7 @@ function joinedJson(parts: readonly string[]): string | undefined {
  * waits in memory for it; one whose moment never comes (or is another customer's) is written
  * unattributed at the end, as apply leaves it. The first moment of an id wins, as in apply.
  */
-function bulkFold(): BulkFold {
+function bulkFold(format: RowFormat): BulkFold {
   const slots = new Map<string, number>();
   const customers: string[] = [];
   const kinds: string[] = [];
@@ -170,24 +184,24 @@ function bulkFold(): BulkFold {
       position: row.position,
     };
   };
-  // Rows made final, serialised a batch at a time, written BULK_CHUNK_ROWS at a time: a few large
-  // statements rather than two small ones (and a transaction) per batch of the log.
-  const pendingMoments: string[] = [];
-  const pendingAnswers: string[] = [];
-  let pendingRows = 0;
+  // Rows made final, encoded a batch at a time (the rows die young, the text waits for its turn),
+  // written BULK_CHUNK_ROWS at a time: a few large statements rather than two small ones (and a
+  // transaction) per batch of the log.
+  const answerRows = rowWriter(FEEDBACK_ROWS, format);
+  const pendingMoments = new PendingRows(rowWriter(MOMENT_ROWS, format));
+  const pendingAnswers = new PendingRows(answerRows);
   const flush = (): BulkWrite | undefined => {
-    if (pendingRows === 0) return undefined;
-    const momentsJson = joinedJson(pendingMoments.splice(0));
-    const answersJson = joinedJson(pendingAnswers.splice(0));
-    pendingRows = 0;
+    const moments = pendingMoments.take();
+    const answers = pendingAnswers.take();
+    if (!moments && !answers) return undefined;
     return async (manager) => {
-      if (momentsJson) await manager.query(BULK_MOMENTS, [momentsJson]);
-      if (answersJson) await manager.query(BULK_FEEDBACK, [answersJson]);
+      await moments?.(manager);
+      await answers?.(manager);
     };
   };
   return {
     get held() {
-      return slots.size + waitingCount + pendingRows;
+      return slots.size + waitingCount + pendingMoments.size + pendingAnswers.size;
     },
     add(events) {
       const moments: MomentRow[] = [];
@@ -224,16 +238,14 @@ function bulkFold(): BulkFold {
           }
         }
       }
-      // Serialised now: the rows die young, the text waits for its turn to be written.
-      if (moments.length > 0) pendingMoments.push(JSON.stringify(moments));
-      if (answers.length > 0) pendingAnswers.push(JSON.stringify(answers));
-      pendingRows += moments.length + answers.length;
-      return pendingRows >= BULK_CHUNK_ROWS ? flush() : undefined;
+      pendingMoments.add(moments);
+      pendingAnswers.add(answers);
+      return pendingMoments.size + pendingAnswers.size >= BULK_CHUNK_ROWS ? flush() : undefined;
     },
     *finish() {
       const rest = flush();
       if (rest) yield rest;
-      yield* insertRows(BULK_FEEDBACK, mapped([...waiting.values()].flat(), (row) => rate(row, undefined)));
+      yield* insertRows(answerRows, mapped([...waiting.values()].flat(), (row) => rate(row, undefined)));
       waiting.clear();
       waitingCount = 0;
     },
