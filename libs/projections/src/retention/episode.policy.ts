@@ -67,7 +67,8 @@ export function foldRiskEvent(customer: RetentionCustomer, event: RecordedEvent,
   applyEvent(customer.risk, event, changes);
   const at = businessTime(event);
   if (customer.clockAt === null || at > customer.clockAt) customer.clockAt = at;
-  const trigger = { eventId: event.id, position: event.position, correlationId: event.metadata?.correlationId ?? null };
+  // Made only when an episode opens: most events open none, and reading the metadata parses it.
+  const trigger = () => ({ eventId: event.id, position: event.position, correlationId: event.metadata?.correlationId ?? null });
   const out: EpisodeChange[] = [];
 
   if (event.type === RETENTION_ALERT_RAISED) {
@@ -83,7 +84,7 @@ export function foldRiskEvent(customer: RetentionCustomer, event: RecordedEvent,
         tier: data.tier,
         reasons: [...data.reasons],
         raisedAt: at,
-        trigger,
+        trigger: trigger(),
         alertPosition: event.position,
       });
     } else if (Number.isSafeInteger(data.episode) && data.episode > 0) {
@@ -106,7 +107,7 @@ export function foldRiskEvent(customer: RetentionCustomer, event: RecordedEvent,
       tier: customer.risk.tier,
       reasons,
       raisedAt: customer.clockAt ?? at,
-      trigger,
+      trigger: trigger(),
       alertPosition: null,
     });
   }
