@@ -31,9 +31,10 @@ type Stretch = { since?: number; overdue: boolean };
 
 /**
  * Ingest first: while this process is ingesting, live projections in it hold their batches back
- * rather than fold alongside, and fold later in fewer, larger runs (each read and transaction
- * covers more events, and customer 360 collapses more of a customer's events into one row write).
- * The read models are eventually consistent anyway; a reader that needs its own write passes
+ * rather than fold alongside, and fold once the burst is over. This moves their cost, it does not
+ * remove it (bench:ingest reports how far behind they end a burst and how long they take to catch
+ * up): channel systems get the cores while they send, and the read models trail by seconds. The
+ * read models are eventually consistent anyway; a reader that needs its own write passes
  * `minPosition`, and while one waits (`hurry`) nobody defers.
  *
  * Bounded, so no projection starves: a stretch of deferring lasts at most `maxDeferMs` in total
