@@ -160,6 +160,44 @@ describe(`customer 360 states kept between batches, on ${testBackend}`, () => {
     }
   });
 
+  /** A rebuild's bulk fold of `events` into the (empty) tables, each write in a transaction of its own, in order, as the rebuild runs them. */
+  const bulkFold = async (projection: ReturnType<typeof createCustomer360Projection>, events: readonly RecordedEvent[]) => {
+    const fold = projection.bulk!();
+    fold.add(events);
+    for (const write of fold.finish()) await database.dataSource.transaction(write);
+  };
+
+  it('keeps the states a rebuild wrote, and the next batches write what reading the rows back gives', async () => {
+    await reset();
+    const [b1, b2, b3, b4, b5, b6] = batches;
+    const b7 = batch(7);
+    const rebuilt = createCustomer360Projection();
+    await bulkFold(rebuilt, [...b1, ...b2, ...b3]);
+    expect(rebuilt.cache.size).toBe(2);
+    await apply(rebuilt, b4);
+    await apply(rebuilt, b5);
+    expect(rebuilt.cache.hits).toBe(4);
+    expect(rebuilt.cache.misses).toBe(0);
+    // Another process writes the rows meanwhile: what the rebuild kept is behind, and read again.
+    await apply(createCustomer360Projection({ cacheSize: 0 }), b6);
+    await apply(rebuilt, b7);
+    expect(rebuilt.cache.misses).toBe(2);
+    expect(await snapshot()).toEqual(await expected([...b1, ...b2, ...b3], b4, b5, b6, b7));
+  });
+
+  it('keeps no more states from a rebuild than its size: those of the customers with the latest events', async () => {
+    await reset();
+    const [b1, b2] = batches;
+    const rebuilt = createCustomer360Projection({ cacheSize: 1 });
+    await bulkFold(rebuilt, b1);
+    expect(rebuilt.cache.size).toBe(1);
+    // cust-b's events come last in each batch: its state was kept, cust-a's is read from its rows.
+    await apply(rebuilt, b2);
+    expect(rebuilt.cache.hits).toBe(1);
+    expect(rebuilt.cache.misses).toBe(1);
+    expect(await snapshot()).toEqual(await expected(b1, b2));
+  });
+
   it('drops the least recently used states past its size, and still writes the same rows', async () => {
     await reset();
     const small = createCustomer360Projection({ cacheSize: 1 });

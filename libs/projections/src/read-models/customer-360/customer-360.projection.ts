@@ -151,7 +151,8 @@ type Loaded = { states: Map<string, Customer360State>; storedComplaints: Set<str
  * a guess: `load` uses it while the stored row is still the version this process wrote (its
  * `xmin`, the writing transaction, and its last_position), else reads the rows: rows another
  * process wrote (the lease moved), a batch whose transaction did not commit (whatever it folded,
- * even events already in the row), tables a rebuild switched. A state is taken out while a batch
+ * even events already in the row), tables a rebuild switched (unless that rebuild's bulk fold kept
+ * the states it wrote: keepWritten). A state is taken out while a batch
  * folds it and put back once its rows are written, so two runners of one process never fold the
  * same object.
  */
@@ -400,6 +401,33 @@ async function write(manager: EntityManager, states: Iterable<Customer360State>,
   return written[0].version;
 }
 
+/** At most `capacity` of the states, those with the latest events (the likeliest to be named next), the latest last. */
+function latestStates(states: Iterable<Customer360State>, capacity: number): Customer360State[] {
+  if (capacity <= 0) return [];
+  const all = [...states];
+  if (all.length > capacity) all.sort((a, b) => (a.lastPosition < b.lastPosition ? 1 : a.lastPosition > b.lastPosition ? -1 : 0)).splice(capacity);
+  return all.sort((a, b) => (a.lastPosition < b.lastPosition ? -1 : a.lastPosition > b.lastPosition ? 1 : 0));
+}
+
+/**
+ * Keeps states whose rows were just written by a rebuild's bulk fold, each under its row's
+ * version: the rows were inserted in several transactions, so each row's own xmin, read back.
+ * The tables have no keys yet at this point, hence a join rather than `= ANY`.
+ */
+async function keepWritten(manager: EntityManager, states: readonly Customer360State[], cache: Customer360Cache): Promise<void> {
+  const written: Array<{ customerId: string; lastPosition: string; version: string }> = await manager.query(
+    `SELECT c.customer_id AS "customerId", c.last_position::text AS "lastPosition", c.xmin::text AS version
+       FROM rm_customers c JOIN unnest($1::text[]) AS k(customer_id) ON k.customer_id = c.customer_id`,
+    [states.map((state) => state.customerId)],
+  );
+  const versions = new Map(written.map((row) => [row.customerId, row]));
+  for (const state of states) {
+    const row = versions.get(state.customerId);
+    // A row that is not the one written from this state (none should be) is read back by load instead.
+    if (row && row.lastPosition === state.lastPosition.toString()) cache.put(state, row.version);
+  }
+}
+
 const customerOf = (event: RecordedEvent): string | undefined => {
   const id = (event.data as { customerId?: unknown } | null)?.customerId;
   return typeof id === 'string' ? id : undefined;
@@ -482,7 +510,20 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
           yield* sideBySide(insertRows(rowWriter(customerRows, format), mapped(states.values(), rowFromState)));
           yield* sideBySide(insertRows(rowWriter(channelRows, format), flatMapped(states.values(), (state) => mapped(state.channels.values(), channelRow))));
           yield* sideBySide(insertRows(rowWriter(complaintRows, format), flatMapped(states.values(), (state) => mapped(state.complaints.values(), complaintRow))));
+          const kept = latestStates(states.values(), cache.capacity);
           states.clear();
+          // Not side by side, so after every insert above: apply then finds the states of the rows
+          // just written kept, as after batches of its own, instead of reading every customer's
+          // wide rows back once after the switch.
+          if (kept.length > 0) {
+            yield async (manager) => {
+              if (cachedFor !== manager.connection) {
+                cache.clear();
+                cachedFor = manager.connection;
+              }
+              await keepWritten(manager, kept, cache);
+            };
+          }
         },
       };
     },
