@@ -140,10 +140,32 @@ async function main() {
         applyTime.set(p.name, { ms: t.ms + performance.now() - begin, batches: t.batches + 1, events: t.events + events.length });
       },
     }));
+    // --timing: the log's reads behind the subscriptions (the projections share a read when they ask for the same).
+    const reads = { calls: 0, events: 0 };
+    if (values.timing) {
+      const readAll = eventStore.readAll.bind(eventStore);
+      eventStore.readAll = async (...args: Parameters<typeof readAll>) => {
+        const events = await readAll(...args);
+        reads.calls += 1;
+        reads.events += events.length;
+        return events;
+      };
+    }
     const printTiming = (part: string) => {
       if (!values.timing) return;
+      console.log(`  ${part} log reads: ${fmt(reads.calls)} reading ${fmt(reads.events)} events`);
+      reads.calls = 0;
+      reads.events = 0;
       for (const [n, t] of applyTime) console.log(`  ${part} ${n}: apply ${(t.ms / 1000).toFixed(1)} s in ${t.batches} batches of ${fmt(t.events / t.batches)} events`);
       applyTime.clear();
+      // Customer 360's kept states: customers whose state was used, and those read from their rows.
+      for (const p of allProjections) {
+        const cache = (p as { cache?: { hits: number; misses: number; size: number } }).cache;
+        if (!cache) continue;
+        console.log(`  ${part} ${p.name} kept states: ${fmt(cache.hits)} used, ${fmt(cache.misses)} read from their rows, ${fmt(cache.size)} held`);
+        cache.hits = 0;
+        cache.misses = 0;
+      }
     };
 
     // 1. The log (the generated events are let go once stored).
@@ -250,6 +272,8 @@ async function main() {
       await profiler.post('Profiler.start');
     }
     runner = projector();
+    reads.calls = 0;
+    reads.events = 0;
     t0 = performance.now();
     const catchUpCpu = process.cpuUsage();
     await runner.start();
