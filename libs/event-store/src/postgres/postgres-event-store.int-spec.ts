@@ -125,6 +125,35 @@ describe(`PostgreSQL adapter specifics on ${testBackend}`, () => {
       for (const subscription of subscriptions) await subscription.stop();
     }
   });
+  it('serves a subscriber behind the others from what they read, whatever position it starts from', async () => {
+    const stream = `behind-${randomUUID()}`;
+    const from = await store.headPosition();
+    const appended = Array.from({ length: 30 }, () => ({ id: randomUUID(), type: 'spec.behind.v1', data: {} }));
+    const positions = (await store.append(stream, appended, 'any')).events.map((e) => e.position);
+    const queries: string[] = [];
+    const query = database.pool.query.bind(database.pool);
+    (database.pool as { query: unknown }).query = (text: unknown, ...rest: unknown[]) => {
+      if (typeof text === 'string' && text.includes('FROM cx_events') && text.includes('position > $1')) queries.push(text);
+      return (query as (...args: unknown[]) => unknown)(text, ...rest);
+    };
+    const follow = async (after: bigint) => {
+      const seen: string[] = [];
+      const subscription = store.subscribeBatches(after, async (events) => void seen.push(...events.map((e) => e.id)), { limit: 10, pollIntervalMs: 60_000 });
+      const deadline = Date.now() + 10_000;
+      while (subscription.position < positions[positions.length - 1] && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await subscription.stop();
+      return seen;
+    };
+    try {
+      expect(await follow(from)).toEqual(appended.map((e) => e.id));
+      const ahead = queries.length;
+      // Off the first one's batches (it read 10 at a time from the start): only what lies past its reads is asked for.
+      expect(await follow(positions[4])).toEqual(appended.slice(5).map((e) => e.id));
+      expect(queries.length - ahead).toBeLessThanOrEqual(1);
+    } finally {
+      (database.pool as { query: unknown }).query = query;
+    }
+  });
   it('gathers what trickles in once caught up: one read per gatherMs, however many appends woke it', async () => {
     const stream = `gather-${randomUUID()}`;
     const from = await store.headPosition();

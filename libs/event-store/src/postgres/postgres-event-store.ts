@@ -51,7 +51,7 @@ const APPEND_LOCK = 4_210_017_002;
 const STREAM_LOCK_SPACE = 42_100;
 const NOTIFY_CHANNEL = 'cx_events';
 const UNIQUE_VIOLATION = '23505';
-/** Events of full batches kept for subscribers that are a little behind the others (readShared). */
+/** Events of the latest stretch of the log read, kept for subscribers that are behind the others (readShared). */
 const RECENT_EVENTS = 20_000;
 
 export type PostgresEventStoreOptions = {
@@ -110,6 +110,18 @@ export function streamLockKey(streamId: string): number {
   return hash | 0;
 }
 
+/** Index of the first of `events` (in position order) after `position`. */
+function firstAfter(events: readonly RecordedEvent[], position: Position): number {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (events[mid].position <= position) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 function toRecorded(row: EventRow): RecordedEvent {
   return {
     id: row.event_id,
@@ -153,9 +165,13 @@ export class PostgresEventStore implements EventStore {
   private wakeEpoch = 0;
   /** Subscribers' reads in flight, by what they ask for: several subscribers at one position share one query. */
   private readonly sharedReads = new Map<string, { epoch: number; events: Promise<RecordedEvent[]> }>();
-  /** Full batches recently read by subscribers (their content can no longer change), oldest first. */
-  private readonly recentBatches = new Map<string, RecordedEvent[]>();
-  private recentEvents = 0;
+  /**
+   * The latest stretch of the log read by subscribers: every event after `from` up to `to`, in
+   * order (what a read returns can no longer change: every event before the last it returns has
+   * committed). Subscribers at any position in it are served from it, so subscribers that drifted
+   * apart (a slow projection a few batches behind the others) still read and parse the log once.
+   */
+  private recent: { from: Position; to: Position; events: RecordedEvent[] } | undefined;
 
   constructor(options: PostgresEventStoreOptions) {
     this.pool = options.pool;
@@ -481,16 +497,32 @@ export class PostgresEventStore implements EventStore {
   /**
    * `readAll` for subscribers, shared between the subscribers of this process (the projection
    * runner's projections, say) so that the log is read and parsed once for all of them:
-   *  - a full batch (as many events as asked for) is final: every event before its last one has
-   *    committed, so the same read gives the same batch forever; the latest are kept for others;
+   *  - what the latest stretch read holds (`recent`) is served from it, whatever position in it a
+   *    subscriber asks from; only what lies beyond it is read, and then added to it;
    *  - a read still in flight is joined by a subscriber asking the same, unless a wake-up signal
    *    came since it started (it might miss what woke the subscriber: that one reads afresh).
    * Subscribers must not change the events they are handed: other subscribers get the same objects.
    */
-  private readShared(after: Position, limit: number, types: readonly string[] | undefined): Promise<RecordedEvent[]> {
+  private async readShared(after: Position, limit: number, types: readonly string[] | undefined): Promise<RecordedEvent[]> {
+    // Reads of some types only are not kept: the stretch must hold every event of its range.
+    if (types) return this.readJoined(after, limit, types);
+    const recent = this.recent;
+    let served: RecordedEvent[] = [];
+    let from = after;
+    if (recent && recent.from <= after && after <= recent.to) {
+      const first = firstAfter(recent.events, after);
+      served = recent.events.slice(first, first + limit);
+      if (served.length === limit) return served;
+      from = recent.to;
+    }
+    const read = await this.readJoined(from, limit, undefined);
+    this.keepRecent(from, read);
+    return served.length === 0 ? read : served.concat(read).slice(0, limit);
+  }
+
+  /** One query per position, limit and types in flight, joined by the subscribers asking the same (not across a wake-up). */
+  private readJoined(after: Position, limit: number, types: readonly string[] | undefined): Promise<RecordedEvent[]> {
     const key = `${after}/${limit}/${types?.join(',') ?? ''}`;
-    const recent = this.recentBatches.get(key);
-    if (recent) return Promise.resolve(recent);
     const inFlight = this.sharedReads.get(key);
     if (inFlight && inFlight.epoch === this.wakeEpoch) return inFlight.events;
     const entry = { epoch: this.wakeEpoch, events: this.readAll(after, { limit, types }) };
@@ -498,18 +530,27 @@ export class PostgresEventStore implements EventStore {
     const settled = () => {
       if (this.sharedReads.get(key) === entry) this.sharedReads.delete(key);
     };
-    entry.events.then((events) => {
-      settled();
-      if (events.length < limit || this.recentBatches.has(key)) return;
-      this.recentBatches.set(key, events);
-      this.recentEvents += events.length;
-      for (const [oldest, batch] of this.recentBatches) {
-        if (this.recentEvents <= RECENT_EVENTS || this.recentBatches.size <= 1) break;
-        this.recentBatches.delete(oldest);
-        this.recentEvents -= batch.length;
-      }
-    }, settled);
+    entry.events.then(settled, settled);
     return entry.events;
+  }
+
+  /** Adds what a read from `after` returned to the latest stretch when it continues it, else starts a new stretch if it is newer; drops the oldest past RECENT_EVENTS. */
+  private keepRecent(after: Position, events: readonly RecordedEvent[]): void {
+    if (events.length === 0) return;
+    const last = events[events.length - 1].position;
+    const recent = this.recent;
+    if (recent && recent.from <= after && after <= recent.to) {
+      if (last <= recent.to) return;
+      recent.events.push(...events.slice(firstAfter(events, recent.to)));
+      recent.to = last;
+    } else if (!recent || after > recent.to) {
+      this.recent = { from: after, to: last, events: [...events] };
+    } else {
+      return; // Older than the stretch: a subscriber far behind the others reads on its own.
+    }
+    const kept = this.recent!;
+    const excess = kept.events.length - RECENT_EVENTS;
+    if (excess > 0) kept.from = kept.events.splice(0, excess)[excess - 1].position;
   }
 
   async streamVersion(streamId: string): Promise<number> {
