@@ -22,7 +22,7 @@
  *
  * Flags: --customers N, --days D, --quick, --lanes 4, --catch-up-days 7, --lag-seconds 30,
  * --rate 5000, --load-lanes 4, --no-alone, --alone a,b (only those), --no-together, --no-rebuild,
- * --cpu-profile FILE, --timing, --no-docs; CX_BENCH_KEEP=1 keeps the database; CX_PROJECTION_BATCH_SIZE
+ * --cpu-profile FILE, --timing (per part: apply time, customer 360's kept states, log reads, GC, server CPU), --no-docs; CX_BENCH_KEEP=1 keeps the database; CX_PROJECTION_BATCH_SIZE
  * sets the projector's batch size (as for apps/projector).
  */
 import { createMomentCatalogue } from '@cx/domain';
@@ -33,11 +33,11 @@ import { allProjections, ProjectionRunner, readModelSchema } from '@cx/projectio
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Session } from 'node:inspector/promises';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 // Not through @cx/testing's index: it pulls in the jest helpers.
@@ -151,8 +151,42 @@ async function main() {
         return events;
       };
     }
+    // --timing: the server's side, from the statistics of this database and the CPU of its backends (Linux /proc).
+    const serverSide = async () => {
+      const [stats] = (await database.pool.query(
+        'SELECT blks_read::text AS read, blks_hit::text AS hit, tup_inserted + tup_updated + tup_deleted AS written FROM pg_stat_database WHERE datname = current_database()',
+      )).rows as Array<{ read: string; hit: string; written: string }>;
+      const { rows: backends } = await database.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+      const ticks = new Map<number, number>();
+      for (const { pid } of backends) {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (fields.length > 13) ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+      }
+      return { read: Number(stats.read), hit: Number(stats.hit), written: Number(stats.written), ticks };
+    };
+    let serverBefore = values.timing ? await serverSide() : undefined;
+    const printServer = async (part: string, events: number) => {
+      if (!serverBefore) return;
+      const now = await serverSide();
+      let ticks = 0;
+      for (const [pid, t] of now.ticks) ticks += t - (serverBefore.ticks.get(pid) ?? 0);
+      const cpu = ticks / 100;
+      console.log(
+        `  ${part} server: backends' CPU ${cpu.toFixed(1)} s (${((cpu / events) * 1e6).toFixed(0)} µs/event), blocks read ${fmt(now.read - serverBefore.read)}, hit ${fmt(now.hit - serverBefore.hit)}, rows written ${fmt(now.written - serverBefore.written)}`,
+      );
+      serverBefore = now;
+    };
+    // --timing: time in garbage collection, and the heap, per part.
+    let gcMs = 0;
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcMs += entry.duration;
+    });
+    if (values.timing) gcObserver.observe({ entryTypes: ['gc'] });
     const printTiming = (part: string) => {
       if (!values.timing) return;
+      console.log(`  ${part} gc: ${(gcMs / 1000).toFixed(1)} s; heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`);
+      gcMs = 0;
       console.log(`  ${part} log reads: ${fmt(reads.calls)} reading ${fmt(reads.events)} events`);
       reads.calls = 0;
       reads.events = 0;
@@ -272,8 +306,10 @@ async function main() {
       await profiler.post('Profiler.start');
     }
     runner = projector();
+    gcMs = 0;
     reads.calls = 0;
     reads.events = 0;
+    if (serverBefore) serverBefore = await serverSide();
     t0 = performance.now();
     const catchUpCpu = process.cpuUsage();
     await runner.start();
@@ -281,6 +317,8 @@ async function main() {
     const catchUp = behind / ((performance.now() - t0) / 1000);
     const catchUpCpuSeconds = cpuSeconds(catchUpCpu);
     printTiming('catch-up');
+    await printServer('catch-up', behind);
+    if (values.timing) console.log(`  catch-up: ${((catchUpCpuSeconds / behind) * 1e6).toFixed(0)} µs of this process's CPU per event`);
     console.log(`\rcatch-up of ${fmt(behind)} events through the runner's apply path (all ${names.length}): ${fmt(catchUp)} events/s (read: ${fmt(catchUpRead)} events/s)`);
 
     // 5. Lag: the load generator in a worker thread, the projector here.
@@ -296,6 +334,7 @@ async function main() {
     const lagCpuSeconds = cpuSeconds(lagCpu);
     const lagBusy = performance.eventLoopUtilization(lagLoop).utilization;
     printTiming('lag');
+    await printServer('lag', load.sent);
     const achieved = load.sent / load.seconds;
     const lagP50 = percentile(load.lagsMs, 50);
     const lagP99 = percentile(load.lagsMs, 99);
@@ -309,6 +348,7 @@ async function main() {
       await writeFile(values['cpu-profile']!, JSON.stringify(profile));
       profiler.disconnect();
     }
+    gcObserver.disconnect();
     await eventStore.close();
     await database.close();
 
