@@ -393,7 +393,10 @@ const complaintRow = (c: OpenComplaint): JsonRow<CustomerComplaintRow> => ({
 
 /** Writes the batch's rows; returns the customer rows' new version (their xmin: this transaction). */
 async function write(manager: EntityManager, states: Iterable<Customer360State>, changes: FoldChanges, storedComplaints: Set<string>): Promise<string> {
-  const written: Array<{ version: string }> = await manager.query(`${customerUpsert} RETURNING xmin::text AS version`, [JSON.stringify([...states].map(rowFromState))]);
+  // Every row gets the same xmin: one row of it back, not one per customer (a statement in WITH runs to completion whatever reads it).
+  const written: Array<{ version: string }> = await manager.query(`WITH written AS (${customerUpsert} RETURNING xmin) SELECT xmin::text AS version FROM written LIMIT 1`, [
+    JSON.stringify([...states].map(rowFromState)),
+  ]);
   if (changes.channels.size > 0) await manager.query(channelUpsert, [JSON.stringify([...changes.channels.values()].map(channelRow))]);
   const closed = [...changes.closedComplaints].filter((id) => storedComplaints.has(id));
   if (closed.length > 0) await manager.query('DELETE FROM rm_customer_complaints WHERE complaint_id = ANY($1::text[])', [closed]);
