@@ -407,9 +407,8 @@ async function write(manager: EntityManager, states: Iterable<Customer360State>,
 /** At most `capacity` of the states, those with the latest events (the likeliest to be named next), the latest last. */
 function latestStates(states: Iterable<Customer360State>, capacity: number): Customer360State[] {
   if (capacity <= 0) return [];
-  const all = [...states];
-  if (all.length > capacity) all.sort((a, b) => (a.lastPosition < b.lastPosition ? 1 : a.lastPosition > b.lastPosition ? -1 : 0)).splice(capacity);
-  return all.sort((a, b) => (a.lastPosition < b.lastPosition ? -1 : a.lastPosition > b.lastPosition ? 1 : 0));
+  const all = [...states].sort((a, b) => (a.lastPosition < b.lastPosition ? -1 : a.lastPosition > b.lastPosition ? 1 : 0));
+  return all.length > capacity ? all.slice(all.length - capacity) : all;
 }
 
 /**
@@ -461,6 +460,12 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
   const cache = new Customer360Cache(options.cacheSize);
   // A cache speaks for one database: row versions (xmin) of two embedded databases in one process can coincide.
   let cachedFor: unknown;
+  const cacheFor = (manager: EntityManager) => {
+    if (cachedFor !== manager.connection) {
+      cache.clear();
+      cachedFor = manager.connection;
+    }
+  };
   return {
     cache,
     name: CUSTOMER_360,
@@ -479,10 +484,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
     async apply(events, manager) {
       const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
       if (customerIds.length === 0) return;
-      if (cachedFor !== manager.connection) {
-        cache.clear();
-        cachedFor = manager.connection;
-      }
+      cacheFor(manager);
       const { states, storedComplaints } = await load(manager, customerIds, cache);
       const changes = newChanges();
       const touched = new Map<string, Customer360State>();
@@ -520,10 +522,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
           // wide rows back once after the switch.
           if (kept.length > 0) {
             yield async (manager) => {
-              if (cachedFor !== manager.connection) {
-                cache.clear();
-                cachedFor = manager.connection;
-              }
+              cacheFor(manager);
               await keepWritten(manager, kept, cache);
             };
           }
