@@ -1,5 +1,5 @@
 import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
-import { insertRows, PendingRows, type RowFormat, rowWriter, type RowTable } from './rebuild-rows.js';
+import { insertRows, PendingRows, type RowFormat, rowsInsert, rowWriter, type RowTable } from './rebuild-rows.js';
 
 /** Values that COPY's text format must escape or map, and JSON must not lose. */
 const rows = [
@@ -30,9 +30,9 @@ describe(`a rebuild's bulk rows on ${testBackend}`, () => {
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    for (const format of formats) {
+    for (const format of [...formats, 'columns']) {
       await database.pool.query(
-        `CREATE TABLE spec_rows_${format} (id integer, label text, n double precision, flag boolean, doc jsonb, tags text[], at timestamptz, big bigint)`,
+        `CREATE TABLE spec_rows_${format} (id integer PRIMARY KEY, label text, n double precision, flag boolean, doc jsonb, tags text[], at timestamptz, big bigint)`,
       );
     }
   });
@@ -40,7 +40,7 @@ describe(`a rebuild's bulk rows on ${testBackend}`, () => {
     await database.close();
   });
 
-  const written = async (format: RowFormat) =>
+  const written = async (format: RowFormat | 'columns') =>
     (await database.pool.query(`SELECT id, label, n::text AS n, flag, doc, tags, at, big FROM spec_rows_${format} ORDER BY id`)).rows;
 
   it.each(formats)('writes every row value as given (%s), in chunks and from pending rows alike', async (format) => {
@@ -76,4 +76,35 @@ describe(`a rebuild's bulk rows on ${testBackend}`, () => {
       expect(await written('copy')).toEqual(await written('json'));
     });
   }
+
+  it('gives the same rows through the column arrays of apply as through a bulk write, and upserts by key', async () => {
+    const insert = rowsInsert(table('spec_rows_columns'), { key: ['id'] });
+    await database.dataSource.transaction(async (m) => {
+      await m.query(insert.sql, insert.params(rows.slice(0, 2)));
+      await m.query(insert.sql, insert.params(rows.slice(2)));
+    });
+    expect(await written('columns')).toEqual(await written('json'));
+
+    // Every column but the key replaced; with `nothing`, the stored row kept; with `update`, only those columns.
+    await database.pool.query(insert.sql, insert.params([{ id: 1, label: 'again', tags: ['x'] }]));
+    const keep = rowsInsert(table('spec_rows_columns'), { key: ['id'], conflict: 'nothing' });
+    await database.pool.query(keep.sql, keep.params([{ id: 2, label: 'ignored' }, { id: 5, label: 'new' }]));
+    const some = rowsInsert(table('spec_rows_columns'), { key: ['id'], update: ['flag'] });
+    await database.pool.query(some.sql, some.params([{ id: 4, label: 'not this', flag: false }]));
+    const stored = await written('columns');
+    expect(stored.map((r) => [r.id, r.label, r.flag, r.tags])).toEqual([
+      [1, 'again', null, ['x']],
+      [2, null, false, []],
+      [3, null, null, null],
+      [4, 'été ✓ 𝄞', false, ['été']],
+      [5, 'new', null, null],
+    ]);
+  });
+
+  it('fails the statement, not the connection, on a value a column cannot take (column arrays)', async () => {
+    const insert = rowsInsert(table('spec_rows_columns'));
+    await expect(database.pool.query(insert.sql, insert.params([{ id: 9, big: 'not a number' }]))).rejects.toThrow(/bigint/);
+    expect(() => insert.params([{ id: 9, tags: 'not an array' }])).toThrow(TypeError);
+    expect((await database.pool.query('SELECT count(*)::int AS n FROM spec_rows_columns WHERE id = 9')).rows).toEqual([{ n: 0 }]);
+  });
 });

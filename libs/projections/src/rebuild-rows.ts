@@ -62,6 +62,77 @@ export function jsonInsertSql(table: RowTable): string {
       FROM json_to_recordset($1::json) AS x(${columns.map((c) => `${ident(c.property)} ${c.type}`).join(', ')})`;
 }
 
+/**
+ * Rows of a table as a statement reads them in apply: one array parameter per column
+ * (`$first`, `$first+1`, …) turned back into rows by `unnest`, so `from` is a FROM item whose
+ * columns are the rows' properties, typed as the table's columns. The server parses plain arrays
+ * instead of one JSON document: measured on 1,000 customer 360 rows (46 columns), 8 ms of server
+ * CPU against 22-37 ms through jsonb_to_recordset and 50 ms through json_to_recordset, for the
+ * same client CPU. Values as in JSON: null and undefined are NULL, and so is a number that is
+ * not finite; json and jsonb columns take the JSON of the value; array columns an array of text.
+ */
+export type RowParams = {
+  /** `(SELECT … FROM unnest(…)) AS alias`. */
+  readonly from: string;
+  /** The parameters for `from`, in order: one array per column. */
+  params(rows: readonly object[]): unknown[];
+};
+
+const isJson = (type: string) => type === 'json' || type === 'jsonb';
+const paramValue = (type: string): ((value: unknown) => unknown) => {
+  if (isJson(type)) return (value) => (value === null || value === undefined ? null : JSON.stringify(value));
+  if (type.endsWith('[]')) {
+    return (value) => {
+      if (value === null || value === undefined) return null;
+      if (!Array.isArray(value)) throw new TypeError(`an array column was given ${JSON.stringify(value)}`);
+      return `{${value.map(arrayElement).join(',')}}`;
+    };
+  }
+  return (value) => (value === undefined || (typeof value === 'number' && !Number.isFinite(value)) ? null : value);
+};
+
+export function rowParams(table: RowTable, alias = 'x', first = 1): RowParams {
+  const columns = columnsOf(table).map((c) => ({ ...c, value: paramValue(c.type) }));
+  // json, jsonb and arrays travel as text (an array of arrays would have to be rectangular).
+  const travels = (type: string) => (isJson(type) || type.endsWith('[]') ? 'text' : type);
+  const arrays = columns.map((c, i) => `$${first + i}::${travels(c.type)}[]`).join(', ');
+  const names = columns.map((_, i) => `c${i}`);
+  const select = columns.map((c, i) => (travels(c.type) === c.type ? names[i] : `${names[i]}::${c.type}`) + ` AS ${ident(c.property)}`).join(', ');
+  return {
+    from: `(SELECT ${select} FROM unnest(${arrays}) AS u(${names.join(', ')})) AS ${alias}`,
+    params: (rows) =>
+      columns.map((c) => {
+        const values = new Array<unknown>(rows.length);
+        for (let i = 0; i < rows.length; i++) values[i] = c.value((rows[i] as Record<string, unknown>)[c.property]);
+        return values;
+      }),
+  };
+}
+
+/**
+ * The INSERT of rows through rowParams, each row's properties named as in `table`; with `key`,
+ * an upsert: a row whose key is stored replaces every other column (`update`: only those).
+ * `conflict: 'nothing'` keeps the stored row instead.
+ */
+export function rowsInsert(
+  table: RowTable,
+  options: { key?: readonly string[]; conflict?: 'update' | 'nothing'; update?: readonly string[] } = {},
+): { sql: string; params(rows: readonly object[]): unknown[] } {
+  const columns = columnsOf(table);
+  const rows = rowParams(table);
+  let sql = `INSERT INTO ${ident(table.table)} (${columns.map((c) => c.column).join(', ')})
+    SELECT ${columns.map((c) => `x.${ident(c.property)}`).join(', ')} FROM ${rows.from}`;
+  if (options.key) {
+    const key = options.key;
+    const update = options.update ?? columns.map((c) => c.column).filter((column) => !key.includes(column));
+    sql +=
+      options.conflict === 'nothing'
+        ? ` ON CONFLICT (${key.join(', ')}) DO NOTHING`
+        : ` ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${update.map((column) => `${column} = excluded.${column}`).join(', ')}`;
+  }
+  return { sql, params: rows.params };
+}
+
 export function rowWriter(table: RowTable, format: RowFormat): RowWriter {
   const columns = columnsOf(table);
   if (format === 'json') {
@@ -140,13 +211,21 @@ export function* insertRows(writer: RowWriter, rows: Iterable<object>, chunk = B
   if (batch.length > 0) yield writer.write([writer.encode(batch)]);
 }
 
-/** The writes of `rows` through a statement of one JSON array (`$1`) of rows, a chunk each: for what is not a plain insert (an UPDATE). */
-export function* jsonStatements(sql: string, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
-  const writer: RowWriter = {
-    encode: (rows) => JSON.stringify(rows),
-    write: ([json]) => async (manager) => void (await manager.query(sql, [json])),
+/** The writes of `rows` through a statement of rowParams (an UPDATE, say: what is not a plain insert), a chunk each. */
+export function* rowStatements(statement: { sql: string; params(rows: readonly object[]): unknown[] }, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
+  let batch: object[] = [];
+  const write = (rows: readonly object[]): BulkWrite => {
+    const params = statement.params(rows);
+    return async (manager) => void (await manager.query(statement.sql, params));
   };
-  yield* insertRows(writer, rows, chunk);
+  for (const row of rows) {
+    batch.push(row);
+    if (batch.length >= chunk) {
+      yield write(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield write(batch);
 }
 
 const marked = new WeakSet<BulkWrite>();

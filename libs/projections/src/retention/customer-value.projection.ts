@@ -2,7 +2,7 @@ import { type CustomerTierChanged, isTier, type MomentRecorded } from '@cx/domai
 import type { RecordedEvent } from '@cx/event-store';
 import type { Projection } from '../projection.js';
 import { formatUnits, toUnits } from '../read-models/customer-360/customer-360.fold.js';
-import { insertRows, jsonInsertSql, rowWriter, type RowTable } from '../rebuild-rows.js';
+import { insertRows, rowsInsert, rowWriter, type RowTable } from '../rebuild-rows.js';
 import { customerValueEntities } from './retention.entities.js';
 import { customerValueMigrations } from './retention.migrations.js';
 
@@ -50,15 +50,13 @@ const TIER_CHANGE_ROWS: RowTable = {
   ],
 };
 
-const insertPayments = jsonInsertSql(PAYMENT_ROWS);
-const insertTiers = jsonInsertSql(TIER_ROWS);
-
-const upsertTiers = `${insertTiers}
+const insertPayments = rowsInsert(PAYMENT_ROWS, { key: ['event_id'], conflict: 'nothing' });
+const insertTiers = rowsInsert(TIER_ROWS);
+const upsertTiers = `${insertTiers.sql}
   ON CONFLICT (customer_id) DO UPDATE
     SET tier = excluded.tier, changed_at = excluded.changed_at, reason = excluded.reason, position = excluded.position
     WHERE rm_customer_tiers.position < excluded.position`;
-
-const insertChanges = jsonInsertSql(TIER_CHANGE_ROWS);
+const insertChanges = rowsInsert(TIER_CHANGE_ROWS, { key: ['position'], conflict: 'nothing' });
 
 type TierRow = { customer_id: string; tier: string; changed_at: string; reason: string; position: string };
 
@@ -107,9 +105,9 @@ export const customerValueProjection: Projection = {
   entities: customerValueEntities,
   async apply(events, manager) {
     const { payments, tiers, changes } = rowsOf(events);
-    if (payments.length > 0) await manager.query(`${insertPayments} ON CONFLICT (event_id) DO NOTHING`, [JSON.stringify(payments)]);
-    if (tiers.size > 0) await manager.query(upsertTiers, [JSON.stringify([...tiers.values()])]);
-    if (changes.length > 0) await manager.query(`${insertChanges} ON CONFLICT (position) DO NOTHING`, [JSON.stringify(changes)]);
+    if (payments.length > 0) await manager.query(insertPayments.sql, insertPayments.params(payments));
+    if (tiers.size > 0) await manager.query(upsertTiers, insertTiers.params([...tiers.values()]));
+    if (changes.length > 0) await manager.query(insertChanges.sql, insertChanges.params(changes));
   },
 
   /** A rebuild writes payments and tier moves as they come (each event once) and each customer's last tier at the end. */

@@ -12,7 +12,7 @@ import {
 } from '../read-models/customer-360/customer-360.fold.js';
 import { type EpisodeChange, foldRiskEvent, type RetentionCustomer, RISK_EVENT_TYPES } from './episode.policy.js';
 import { alertEventId, episodeIdOf } from './retention.ids.js';
-import { discardedChanges, flatMapped, insertRows, jsonInsertSql, jsonStatements, mapped, rowWriter, type RowTable } from '../rebuild-rows.js';
+import { discardedChanges, flatMapped, insertRows, mapped, rowParams, rowStatements, rowsInsert, rowWriter, type RowTable } from '../rebuild-rows.js';
 import { retentionEpisodesEntities } from './retention.entities.js';
 import { retentionEpisodesMigrations } from './retention.migrations.js';
 
@@ -90,15 +90,7 @@ const CUSTOMER_ROWS: RowTable = {
   ],
 };
 
-const insertCustomers = jsonInsertSql(CUSTOMER_ROWS);
-
-const upsertCustomers = `${insertCustomers}
-  ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier, clock_at = excluded.clock_at, last_contact_at = excluded.last_contact_at,
-    nps_latest = excluded.nps_latest, nps_latest_at = excluded.nps_latest_at, nps_latest_position = excluded.nps_latest_position,
-    last_phone_moment_id = excluded.last_phone_moment_id, last_phone_outcome = excluded.last_phone_outcome,
-    last_phone_at = excluded.last_phone_at, last_phone_position = excluded.last_phone_position, signal_reasons = excluded.signal_reasons,
-    next_sla_due_at = excluded.next_sla_due_at, episodes = excluded.episodes, episode_open = excluded.episode_open,
-    last_position = excluded.last_position`;
+const upsertCustomers = rowsInsert(CUSTOMER_ROWS, { key: ['customer_id'] });
 
 const COMPLAINT_ROWS: RowTable = {
   table: 'rm_retention_complaints',
@@ -113,11 +105,7 @@ const COMPLAINT_ROWS: RowTable = {
   ],
 };
 
-const insertComplaints = jsonInsertSql(COMPLAINT_ROWS);
-
-const upsertComplaints = `${insertComplaints}
-  ON CONFLICT (complaint_id) DO UPDATE SET customer_id = excluded.customer_id, stage = excluded.stage, severity = excluded.severity,
-    filed_at = excluded.filed_at, due_at = excluded.due_at, last_position = excluded.last_position`;
+const upsertComplaints = rowsInsert(COMPLAINT_ROWS, { key: ['complaint_id'] });
 
 const EPISODE_ROWS: RowTable = {
   table: 'rm_retention_episodes',
@@ -139,20 +127,30 @@ const EPISODE_ROWS: RowTable = {
   ],
 };
 
-const insertEpisodes = jsonInsertSql(EPISODE_ROWS);
-
-const upsertEpisodes = `${insertEpisodes}
-  ON CONFLICT (customer_id, episode) DO UPDATE SET alert_position = excluded.alert_position, ended_at = excluded.ended_at,
-    end_position = excluded.end_position`;
+const upsertEpisodes = rowsInsert(EPISODE_ROWS, { key: ['customer_id', 'episode'], update: ['alert_position', 'ended_at', 'end_position'] });
 
 /** Marks on episodes of earlier batches that are not the customer's current one (a late alert, say). */
-const markEpisodes = `
+const MARK_ROWS: RowTable = {
+  table: 'rm_retention_episodes',
+  columns: [
+    ['customer_id', 'text'],
+    ['episode', 'integer'],
+    ['alert_position', 'bigint'],
+    ['ended_at', 'timestamptz'],
+    ['end_position', 'bigint'],
+  ],
+};
+const markRows = rowParams(MARK_ROWS);
+const markEpisodes = {
+  sql: `
   UPDATE rm_retention_episodes e
      SET alert_position = coalesce(e.alert_position, x.alert_position),
          ended_at = coalesce(e.ended_at, x.ended_at),
          end_position = coalesce(e.end_position, x.end_position)
-    FROM json_to_recordset($1::json) AS x(customer_id text, episode integer, alert_position bigint, ended_at timestamptz, end_position bigint)
-   WHERE e.customer_id = x.customer_id AND e.episode = x.episode`;
+    FROM ${markRows.from}
+   WHERE e.customer_id = x.customer_id AND e.episode = x.episode`,
+  params: markRows.params,
+};
 
 function customerFrom(row: CustomerRecord, complaints: readonly ComplaintRecord[]): RetentionCustomer {
   const risk = newCustomer(row.customerId);
@@ -357,13 +355,13 @@ export const retentionEpisodesProjection: Projection = {
       touched.set(customerId, customer);
     }
 
-    await manager.query(upsertCustomers, [JSON.stringify([...touched.values()].map(customerRow))]);
+    await manager.query(upsertCustomers.sql, upsertCustomers.params([...touched.values()].map(customerRow)));
     if (changes.closedComplaints.size > 0) {
       await manager.query('DELETE FROM rm_retention_complaints WHERE complaint_id = ANY($1::text[])', [[...changes.closedComplaints]]);
     }
-    if (changes.complaints.size > 0) await manager.query(upsertComplaints, [JSON.stringify([...changes.complaints.values()].map(complaintRow))]);
-    if (dirty.size > 0) await manager.query(upsertEpisodes, [JSON.stringify([...dirty].map((k) => episodeRow(episodes.get(k)!)))]);
-    if (marks.length > 0) await manager.query(markEpisodes, [JSON.stringify(marks)]);
+    if (changes.complaints.size > 0) await manager.query(upsertComplaints.sql, upsertComplaints.params([...changes.complaints.values()].map(complaintRow)));
+    if (dirty.size > 0) await manager.query(upsertEpisodes.sql, upsertEpisodes.params([...dirty].map((k) => episodeRow(episodes.get(k)!))));
+    if (marks.length > 0) await manager.query(markEpisodes.sql, markEpisodes.params(marks));
   },
 
   /**
@@ -399,7 +397,7 @@ export const retentionEpisodesProjection: Projection = {
         yield* insertRows(rowWriter(COMPLAINT_ROWS, format), flatMapped(states.values(), (customer) => mapped(customer.risk.complaints.values(), complaintRow)));
         yield* insertRows(rowWriter(EPISODE_ROWS, format), mapped(episodes.values(), episodeRow));
         // Marks name episodes no event opened (an alert for an episode the log never saw begin): as in apply, they change nothing there is not.
-        yield* jsonStatements(markEpisodes, marks.splice(0));
+        yield* rowStatements(markEpisodes, marks.splice(0));
         states.clear();
         episodes.clear();
       },

@@ -2,7 +2,7 @@ import { channelGroup, type ComplaintEvent, complaintEventTypes, isChannel, unre
 import type { RecordedEvent } from '@cx/event-store';
 import { Column, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import type { Projection } from '../../projection.js';
-import { insertRows, jsonInsertSql, rowWriter, type RowTable } from '../../rebuild-rows.js';
+import { insertRows, rowParams, rowsInsert, rowWriter, type RowTable } from '../../rebuild-rows.js';
 
 /** One complaint: where it stands and when it reached each step of its lifecycle. */
 @Entity({ name: 'rm_complaints' })
@@ -136,12 +136,6 @@ function fold(change: Change, event: ComplaintEvent, position: string): void {
   }
 }
 
-const RECORD = `json_to_recordset($1::json) AS x(
-    complaint_id text, customer_id text, category text, channel text, channel_group text, severity text,
-    filed_at timestamptz, acknowledged_at timestamptz, routed_at timestamptz, area text, resolved_at timestamptz,
-    confirmed_at timestamptz, closed_at timestamptz, reopened integer, status text, last_event_at timestamptz,
-    last_position bigint)`;
-
 /** Complaints filed in this batch, with whatever else the batch says about them. */
 const FILED_ROWS: RowTable = {
   table: 'rm_complaints',
@@ -166,9 +160,25 @@ const FILED_ROWS: RowTable = {
   ],
 };
 
-const INSERT_FILED = jsonInsertSql(FILED_ROWS);
+const INSERT_FILED = rowsInsert(FILED_ROWS, { key: ['complaint_id'], conflict: 'nothing' });
 
 /** Complaints filed in an earlier batch: first times stay first, the area and status follow the latest event. */
+const KNOWN_ROWS = rowParams({
+  table: 'rm_complaints',
+  columns: [
+    ['complaint_id', 'text'],
+    ['acknowledged_at', 'timestamptz'],
+    ['routed_at', 'timestamptz'],
+    ['area', 'text'],
+    ['resolved_at', 'timestamptz'],
+    ['confirmed_at', 'timestamptz'],
+    ['closed_at', 'timestamptz'],
+    ['reopened', 'integer'],
+    ['status', 'text'],
+    ['last_event_at', 'timestamptz'],
+    ['last_position', 'bigint'],
+  ],
+});
 const UPDATE_KNOWN = `
   UPDATE rm_complaints c
      SET acknowledged_at = COALESCE(c.acknowledged_at, x.acknowledged_at),
@@ -181,7 +191,7 @@ const UPDATE_KNOWN = `
          status          = x.status,
          last_event_at   = x.last_event_at,
          last_position   = x.last_position
-    FROM ${RECORD}
+    FROM ${KNOWN_ROWS.from}
    WHERE c.complaint_id = x.complaint_id`;
 
 /** Folds the complaint events among `events` into what they say per complaint, in log order. */
@@ -260,8 +270,8 @@ export const complaintsProjection: Projection = {
     const changes = foldInto(new Map(), events);
     const filed = [...changes.values()].filter((c) => c.filed);
     const known = [...changes.values()].filter((c) => !c.filed);
-    if (filed.length > 0) await manager.query(`${INSERT_FILED} ON CONFLICT (complaint_id) DO NOTHING`, [JSON.stringify(filed)]);
-    if (known.length > 0) await manager.query(UPDATE_KNOWN, [JSON.stringify(known)]);
+    if (filed.length > 0) await manager.query(INSERT_FILED.sql, INSERT_FILED.params(filed));
+    if (known.length > 0) await manager.query(UPDATE_KNOWN, KNOWN_ROWS.params(known));
   },
 
   /** A rebuild folds every complaint's lifecycle in memory and writes each complaint once, at the end. */

@@ -22,7 +22,7 @@ import {
   signalReasons,
   trendOf,
 } from './customer-360.fold.js';
-import { discardedChanges, flatMapped, insertRows, mapped, rowWriter, type RowTable, sideBySide } from '../../rebuild-rows.js';
+import { discardedChanges, flatMapped, insertRows, mapped, rowsInsert, rowWriter, type RowTable, sideBySide } from '../../rebuild-rows.js';
 import { customer360Migrations } from './customer-360.migrations.js';
 
 export const CUSTOMER_360 = 'customer360';
@@ -107,24 +107,13 @@ const complaintColumns: ColumnSpec<CustomerComplaintRow> = [
 /** `SELECT` list that names each column after its entity property, so raw rows have the entity's shape. */
 const selectList = <T>(columns: ColumnSpec<T>) => columns.map(([column, , property]) => `${column} AS "${property}"`).join(', ');
 
-/** One statement for a whole batch of rows: the rows travel as one JSON array parameter. */
-function upsertSql<T>(table: string, columns: ColumnSpec<T>, key: readonly string[]): string {
-  const names = columns.map(([column]) => column);
-  const record = columns.map(([, type, property]) => `"${property}" ${type}`).join(', ');
-  const updates = names.filter((n) => !key.includes(n)).map((n) => `${n} = excluded.${n}`);
-  return `INSERT INTO ${table} (${names.join(', ')})
-          SELECT ${columns.map(([, , property]) => `x."${property}"`).join(', ')}
-            FROM jsonb_to_recordset($1::jsonb) AS x(${record})
-          ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
-}
-
-const customerUpsert = upsertSql('rm_customers', customerColumns, ['customer_id']);
-const channelUpsert = upsertSql('rm_customer_channels', channelColumns, ['customer_id', 'channel']);
-const complaintUpsert = upsertSql('rm_customer_complaints', complaintColumns, ['complaint_id']);
-/** The rebuild's rows, written into its bare tables. */
+/** The rows of each table, written by apply (an upsert per table and batch) and by a rebuild's bulk fold. */
 const customerRows: RowTable = { table: 'rm_customers', columns: customerColumns };
 const channelRows: RowTable = { table: 'rm_customer_channels', columns: channelColumns };
 const complaintRows: RowTable = { table: 'rm_customer_complaints', columns: complaintColumns };
+const customerUpsert = rowsInsert(customerRows, { key: ['customer_id'] });
+const channelUpsert = rowsInsert(channelRows, { key: ['customer_id', 'channel'] });
+const complaintUpsert = rowsInsert(complaintRows, { key: ['complaint_id'] });
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
@@ -394,13 +383,14 @@ const complaintRow = (c: OpenComplaint): JsonRow<CustomerComplaintRow> => ({
 /** Writes the batch's rows; returns the customer rows' new version (their xmin: this transaction). */
 async function write(manager: EntityManager, states: Iterable<Customer360State>, changes: FoldChanges, storedComplaints: Set<string>): Promise<string> {
   // Every row gets the same xmin: one row of it back, not one per customer (a statement in WITH runs to completion whatever reads it).
-  const written: Array<{ version: string }> = await manager.query(`WITH written AS (${customerUpsert} RETURNING xmin) SELECT xmin::text AS version FROM written LIMIT 1`, [
-    JSON.stringify([...states].map(rowFromState)),
-  ]);
-  if (changes.channels.size > 0) await manager.query(channelUpsert, [JSON.stringify([...changes.channels.values()].map(channelRow))]);
+  const written: Array<{ version: string }> = await manager.query(
+    `WITH written AS (${customerUpsert.sql} RETURNING xmin) SELECT xmin::text AS version FROM written LIMIT 1`,
+    customerUpsert.params([...states].map(rowFromState)),
+  );
+  if (changes.channels.size > 0) await manager.query(channelUpsert.sql, channelUpsert.params([...changes.channels.values()].map(channelRow)));
   const closed = [...changes.closedComplaints].filter((id) => storedComplaints.has(id));
   if (closed.length > 0) await manager.query('DELETE FROM rm_customer_complaints WHERE complaint_id = ANY($1::text[])', [closed]);
-  if (changes.complaints.size > 0) await manager.query(complaintUpsert, [JSON.stringify([...changes.complaints.values()].map(complaintRow))]);
+  if (changes.complaints.size > 0) await manager.query(complaintUpsert.sql, complaintUpsert.params([...changes.complaints.values()].map(complaintRow)));
   return written[0].version;
 }
 

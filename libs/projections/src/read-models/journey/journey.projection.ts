@@ -2,7 +2,7 @@ import { businessTimeField, businessTimeOf } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
 import type { Projection } from '../../projection.js';
-import { BULK_CHUNK_ROWS, jsonInsertSql, PendingRows, rowWriter, type RowTable } from '../../rebuild-rows.js';
+import { BULK_CHUNK_ROWS, PendingRows, rowsInsert, rowWriter, type RowTable } from '../../rebuild-rows.js';
 import { JourneyEntry } from './journey.entity.js';
 
 /** The types the journey shows: every stored type, since each names its customer. */
@@ -33,7 +33,8 @@ const JOURNEY_ROWS: RowTable = {
   ],
 };
 
-const INSERT_ROWS = jsonInsertSql(JOURNEY_ROWS);
+// Positions are unique in the log, so a conflict can only be the same event again: keep the first.
+const INSERT_ROWS = rowsInsert(JOURNEY_ROWS, { key: ['customer_id', 'position'], conflict: 'nothing' });
 
 export const journeyProjection: Projection = {
   name: 'journey',
@@ -61,8 +62,7 @@ export const journeyProjection: Projection = {
 
   async apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void> {
     const rows = journeyRows(events);
-    // Positions are unique in the log, so a conflict can only be the same event again: keep the first.
-    if (rows.length > 0) await manager.query(`${INSERT_ROWS} ON CONFLICT (customer_id, position) DO NOTHING`, [JSON.stringify(rows)]);
+    if (rows.length > 0) await manager.query(INSERT_ROWS.sql, INSERT_ROWS.params(rows));
   },
 
   /**

@@ -2,7 +2,7 @@ import { channelGroup, type FeedbackSubmitted, isChannel, type MomentRecorded } 
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
 import type { BulkFold, BulkWrite, Projection } from '../../projection.js';
-import { BULK_CHUNK_ROWS, insertRows, mapped, PendingRows, type RowFormat, rowWriter, type RowTable } from '../../rebuild-rows.js';
+import { BULK_CHUNK_ROWS, insertRows, mapped, PendingRows, type RowFormat, rowParams, rowWriter, type RowTable } from '../../rebuild-rows.js';
 import { FeedbackFact, MomentFact } from './satisfaction.entities.js';
 
 const MOMENT = 'moment.recorded.v1';
@@ -68,50 +68,6 @@ function feedbackRow(event: RecordedEvent): FeedbackRow {
   };
 }
 
-/*
- * Moments first, then answers: an answer in the same batch as its moment finds it whichever comes
- * first in the log, and answers stored by earlier batches are attributed by the moment's INSERT.
- * A moment id seen again (the same CloudEvents id from another source) keeps the first moment,
- * so attribution never changes once made and a rebuild gives the same rows.
- */
-const INSERT_MOMENTS = `
-  WITH inserted AS (
-    INSERT INTO rm_moments (moment_id, customer_id, kind, channel, channel_group, area, touchpoint, outcome,
-                            wait_seconds, expected_wait_seconds, wait_explained, occurred_at, position)
-    SELECT m.moment_id, m.customer_id, m.kind, m.channel, m.channel_group, m.area, m.touchpoint, m.outcome,
-           m.wait_seconds, m.expected_wait_seconds, m.wait_explained, m.occurred_at, m.position
-      FROM json_to_recordset($1::json) AS m(
-             moment_id text, customer_id text, kind text, channel text, channel_group text, area text, touchpoint text,
-             outcome text, wait_seconds double precision, expected_wait_seconds double precision, wait_explained boolean,
-             occurred_at timestamptz, position bigint)
-    ON CONFLICT (moment_id) DO NOTHING
-    RETURNING moment_id, customer_id, kind, channel, channel_group, area
-  ), waiting AS (
-    -- Answers stored before their moment. OFFSET 0 keeps this a lookup per new moment on the
-    -- moment_id index: joined flat, the planner may scan all of rm_feedback per batch when its
-    -- statistics lag behind a fast rebuild.
-    SELECT w.feedback_id, i.kind, i.channel, i.channel_group, i.area
-      FROM inserted i
-     CROSS JOIN LATERAL (
-       SELECT f.feedback_id FROM rm_feedback f
-        WHERE f.moment_id = i.moment_id AND f.customer_id = i.customer_id AND f.moment_id IS NOT NULL
-       OFFSET 0
-     ) w
-  )
-  UPDATE rm_feedback f
-     SET kind = w.kind, channel = w.channel, channel_group = w.channel_group, area = w.area
-    FROM waiting w
-   WHERE f.feedback_id = w.feedback_id`;
-
-const INSERT_FEEDBACK = `
-  INSERT INTO rm_feedback (feedback_id, customer_id, moment_id, nps, csat, ces, submitted_at, kind, channel, channel_group, area, position)
-  SELECT x.feedback_id, x.customer_id, x.moment_id, x.nps, x.csat, x.ces, x.submitted_at,
-         m.kind, m.channel, m.channel_group, m.area, x.position
-    FROM json_to_recordset($1::json) AS x(
-           feedback_id uuid, customer_id text, moment_id text, nps smallint, csat smallint, ces smallint,
-           submitted_at timestamptz, position bigint)
-    LEFT JOIN rm_moments m ON m.moment_id = x.moment_id AND m.customer_id = x.customer_id`;
-
 type FeedbackFull = FeedbackRow & { kind: string | null; channel: string | null; channel_group: string | null; area: string | null };
 
 /** The rebuild's rows of each table, final when written. */
@@ -151,6 +107,49 @@ const FEEDBACK_ROWS: RowTable = {
     ['position', 'bigint'],
   ],
 };
+
+/** What apply sends of a batch's moments and answers (an answer's moment is looked up by the statement). */
+const MOMENT_INPUT = rowParams(MOMENT_ROWS, 'm');
+const FEEDBACK_INPUT = rowParams({ table: 'rm_feedback', columns: FEEDBACK_ROWS.columns.filter(([column]) => !['kind', 'channel', 'channel_group', 'area'].includes(column)) });
+
+/*
+ * Moments first, then answers: an answer in the same batch as its moment finds it whichever comes
+ * first in the log, and answers stored by earlier batches are attributed by the moment's INSERT.
+ * A moment id seen again (the same CloudEvents id from another source) keeps the first moment,
+ * so attribution never changes once made and a rebuild gives the same rows.
+ */
+const INSERT_MOMENTS = `
+  WITH inserted AS (
+    INSERT INTO rm_moments (moment_id, customer_id, kind, channel, channel_group, area, touchpoint, outcome,
+                            wait_seconds, expected_wait_seconds, wait_explained, occurred_at, position)
+    SELECT m.moment_id, m.customer_id, m.kind, m.channel, m.channel_group, m.area, m.touchpoint, m.outcome,
+           m.wait_seconds, m.expected_wait_seconds, m.wait_explained, m.occurred_at, m.position
+      FROM ${MOMENT_INPUT.from}
+    ON CONFLICT (moment_id) DO NOTHING
+    RETURNING moment_id, customer_id, kind, channel, channel_group, area
+  ), waiting AS (
+    -- Answers stored before their moment. OFFSET 0 keeps this a lookup per new moment on the
+    -- moment_id index: joined flat, the planner may scan all of rm_feedback per batch when its
+    -- statistics lag behind a fast rebuild.
+    SELECT w.feedback_id, i.kind, i.channel, i.channel_group, i.area
+      FROM inserted i
+     CROSS JOIN LATERAL (
+       SELECT f.feedback_id FROM rm_feedback f
+        WHERE f.moment_id = i.moment_id AND f.customer_id = i.customer_id AND f.moment_id IS NOT NULL
+       OFFSET 0
+     ) w
+  )
+  UPDATE rm_feedback f
+     SET kind = w.kind, channel = w.channel, channel_group = w.channel_group, area = w.area
+    FROM waiting w
+   WHERE f.feedback_id = w.feedback_id`;
+
+const INSERT_FEEDBACK = `
+  INSERT INTO rm_feedback (feedback_id, customer_id, moment_id, nps, csat, ces, submitted_at, kind, channel, channel_group, area, position)
+  SELECT x.feedback_id, x.customer_id, x.moment_id, x.nps, x.csat, x.ces, x.submitted_at,
+         m.kind, m.channel, m.channel_group, m.area, x.position
+    FROM ${FEEDBACK_INPUT.from}
+    LEFT JOIN rm_moments m ON m.moment_id = x.moment_id AND m.customer_id = x.customer_id`;
 
 /**
  * The rebuild's fold: what an answer needs of its moment is kept in memory (in flat arrays, one
@@ -317,8 +316,8 @@ export const satisfactionProjection: Projection = {
         feedback.push(feedbackRow(event));
       }
     }
-    if (moments.length > 0) await manager.query(INSERT_MOMENTS, [JSON.stringify(moments)]);
-    if (feedback.length > 0) await manager.query(INSERT_FEEDBACK, [JSON.stringify(feedback)]);
+    if (moments.length > 0) await manager.query(INSERT_MOMENTS, MOMENT_INPUT.params(moments));
+    if (feedback.length > 0) await manager.query(INSERT_FEEDBACK, FEEDBACK_INPUT.params(feedback));
   },
 
   bulk: bulkFold,
