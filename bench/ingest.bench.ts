@@ -19,7 +19,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { writeDocsSection } from './bench-report.js';
@@ -194,6 +194,35 @@ async function drive(batches: readonly CloudEvent[][], clients: number, work: (b
 
 const APPS = { cx: 'dist/apps/cx/src/main.js', ingest: 'dist/apps/ingest/src/main.js' } as const;
 
+/**
+ * CPU seconds (user + system) used so far by the PostgreSQL processes on this host (backends,
+ * WAL writer, checkpointer, …), from /proc; undefined when none runs here (a server elsewhere).
+ * A process that exits between two readings takes its CPU with it: read while the connections are open.
+ */
+function postgresCpuSeconds(): number | undefined {
+  let ticks = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      found = true;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found ? ticks / 100 : undefined;
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
 function cpuSecondsOf(pid: number | undefined): number | undefined {
   try {
@@ -205,10 +234,21 @@ function cpuSecondsOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** The node flags of the npm script that starts `app` (`node --flag … dist/apps/<app>/src/main.js`). */
+function startFlags(app: keyof typeof APPS): string[] {
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts[app === 'cx' ? 'start:dist' : `start:${app}`] ?? '').split(/\s+/);
+  const at = words.indexOf(APPS[app]);
+  const node = words.lastIndexOf('node', at);
+  return at > node && node >= 0 ? words.slice(node + 1, at) : [];
+}
+
 async function startApp(databaseUrl: string, app: keyof typeof APPS): Promise<{ url: string; pid?: number; output(): string; stop(): Promise<void> }> {
   // CX_BENCH_PROFILE=<dir>: a CPU profile of the app; CX_BENCH_NODE_ARGS: more node flags for the app (experiments only);
   // CX_BENCH_APP_LOG=<file>: the app's output, written when it stops; CX_BENCH_DIST=<dir>: run the app from another build (A/B).
   const nodeArgs = [
+    // The node flags the app's npm script starts it with (package.json: start:dist, start:ingest).
+    ...startFlags(app),
     ...(process.env.CX_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CX_BENCH_PROFILE}`] : []),
     ...(process.env.CX_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
   ];
@@ -308,6 +348,9 @@ async function main() {
   const catchUps: CatchUp[] = [];
   const names: string[] = [];
   const appCpuPerEvent: number[] = [];
+  // PostgreSQL's CPU per event (every postgres process on this host) during each side's burst.
+  const baselineServerCpuPerEvent: number[] = [];
+  const httpServerCpuPerEvent: number[] = [];
   const baselineCpuPerEvent: number[] = [];
   const clientCpuPerEvent: number[] = [];
   const loadAtStart = loadavg()[0];
@@ -323,9 +366,12 @@ async function main() {
       await drive(batches.slice(0, 4), clients, (batch) => appendOnly(store, batch));
       await database.pool.query('TRUNCATE cx_events');
       const cpu0 = process.cpuUsage();
+      const serverCpu0 = postgresCpuSeconds();
       const append = await drive(batches, clients, (batch) => appendOnly(store, batch));
+      const serverCpu = postgresCpuSeconds();
       const benchCpu = process.cpuUsage(cpu0);
       baselineCpuPerEvent.push((benchCpu.user + benchCpu.system) / append.events);
+      if (serverCpu0 !== undefined && serverCpu !== undefined) baselineServerCpuPerEvent.push(((serverCpu - serverCpu0) * 1e6) / append.events);
       await store.close();
       await database.close();
       sides.append.push(append);
@@ -381,10 +427,13 @@ async function main() {
         // The burst starts with the projections caught up on the warm-up.
         if (appName === 'cx') await waitForProjections(httpUrl);
         const appCpu0 = cpuSecondsOf(app.pid);
+        const serverCpu0 = postgresCpuSeconds();
         const clientCpu0 = process.cpuUsage();
         http = await drive(batches, clients, postBatch);
         const clientCpu = process.cpuUsage(clientCpu0);
+        const serverCpu = postgresCpuSeconds();
         const appCpu = cpuSecondsOf(app.pid);
+        if (serverCpu0 !== undefined && serverCpu !== undefined) httpServerCpuPerEvent.push(((serverCpu - serverCpu0) * 1e6) / http.events);
         clientCpuPerEvent.push((clientCpu.user + clientCpu.system) / http.events);
         if (appCpu0 !== undefined && appCpu !== undefined) appCpuPerEvent.push(((appCpu - appCpu0) * 1e6) / http.events);
         if (appName === 'cx') {
@@ -439,8 +488,18 @@ async function main() {
   const mean = (list: number[]) => list.reduce((a, b) => a + b, 0) / list.length;
   const cpuLine =
     appCpuPerEvent.length > 0
-      ? `- CPU per event: the app ${mean(appCpuPerEvent).toFixed(1)} µs (its process, from /proc), the baseline ${mean(baselineCpuPerEvent).toFixed(1)} µs (the benchmark's process), the HTTP load generator ${mean(clientCpuPerEvent).toFixed(1)} µs (the benchmark's process, on the same cores); PostgreSQL's CPU not counted. Load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (${cpus().length} cores).`
+      ? `- CPU per event: the app ${mean(appCpuPerEvent).toFixed(1)} µs (its process, from /proc), the baseline ${mean(baselineCpuPerEvent).toFixed(1)} µs (the benchmark's process), the HTTP load generator ${mean(clientCpuPerEvent).toFixed(1)} µs (the benchmark's process, on the same cores); ` +
+        (httpServerCpuPerEvent.length > 0 && baselineServerCpuPerEvent.length > 0
+          ? `PostgreSQL ${mean(httpServerCpuPerEvent).toFixed(1)} µs during HTTP ingest and ${mean(baselineServerCpuPerEvent).toFixed(1)} µs during the baseline (every postgres process on this host, from /proc). `
+          : "PostgreSQL's CPU not counted (no server on this host). ") +
+        `Load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (${cpus().length} cores).`
       : `- Load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end (${cpus().length} cores).`;
+  // What the target rate asks of this machine's cores at this CPU per event (the app, the load generator and the server share them).
+  const allToldUs = appCpuPerEvent.length > 0 && httpServerCpuPerEvent.length > 0 ? mean(appCpuPerEvent) + mean(clientCpuPerEvent) + mean(httpServerCpuPerEvent) : undefined;
+  const coresLine =
+    allToldUs === undefined
+      ? undefined
+      : `- All told (app + load generator + PostgreSQL) HTTP ingest used ${allToldUs.toFixed(1)} µs of CPU per event: ${fmt(25_000)} events/s at that cost would take ${((allToldUs * 25_000) / 1e6).toFixed(2)} cores, this machine has ${cpus().length}.`;
   // The app runs with this process's environment: its deferral bounds are the ones loadConfig reads here.
   const defer = loadConfig(process.env).projectionDefer;
   const catchUpLine =
@@ -453,6 +512,7 @@ async function main() {
     `- HTTP ingest: **${fmt(httpRate)} events/s** (target ≥ 25,000): **${pass(httpRate >= 25_000)}**`,
     `- ratio to the append-only baseline: **${ratio.toFixed(2)}** (target ≥ 0.5): **${pass(ratio >= 0.5)}**`,
     cpuLine,
+    ...(coresLine ? [coresLine] : []),
     ...(catchUpLine ? [catchUpLine] : []),
   ].join('\n');
   console.log(`\n${table}\n\n${summary}\n\nthe run took ${Math.round((Date.now() - started) / 1000)} s`);
@@ -467,7 +527,7 @@ async function main() {
 - **Date:** ${new Date().toISOString().slice(0, 19)}Z; the run took ${Math.round((Date.now() - started) / 1000)} s.
 - **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL ${version} on the same host.
 - **Workload:** per side and round, ${fmt(total)} CloudEvents in batches of ${batchSize} over 20,000 customers: about 68% moments of truth, 22% survey answers (40% with a comment, sealed), 6% registrations (name, email, phone sealed), the rest whole complaint lifecycles (filed → confirmed in one batch); ${clients} concurrent clients; ${rounds} rounds, the two sides taking turns, each on a fresh database.
-- **HTTP ingest:** \`POST /v1/events\` (\`application/cloudevents-batch+json\`) on the ${appName === 'cx' ? 'all-in-one app (its seven projections folding every event in the same process and database, deferring while it ingests within the bounds below)' : 'ingest app (apps/ingest: no projections in the process)'} as its own process (JSON request logs on), posted to by ${clients} clients in the benchmark's process (bodies serialised before the clock starts, node:http with kept-alive connections): validation, PII sealing with per-customer keys, deciding complaints against their streams, one \`decideAndAppend\` transaction per batch. Latency is per request.
+- **HTTP ingest:** \`POST /v1/events\` (\`application/cloudevents-batch+json\`) on the ${appName === 'cx' ? 'all-in-one app (its seven projections folding every event in the same process and database, deferring while it ingests within the bounds below)' : 'ingest app (apps/ingest: no projections in the process)'} as its own process started with the node flags of its npm script (\`${startFlags(appName).join(' ') || 'none'}\`; JSON request logs on), posted to by ${clients} clients in the benchmark's process (bodies serialised before the clock starts, node:http with kept-alive connections): validation, PII sealing with per-customer keys, deciding complaints against their streams, one \`decideAndAppend\` transaction per batch. Latency is per request.
 - **Baseline:** the same events (same ids, data and streams, not sealed) appended as ingest appends them (\`decideAndAppend\`: the batch's customer and complaint streams locked, each fact a new stream), one call per batch, from the benchmark's process: the event store alone, without HTTP, validation, sealing or deciding.
 
 ${table}
