@@ -15,6 +15,17 @@ export type Database = {
   close(): Promise<void>;
 };
 
+/**
+ * The planner's cost of a page read out of order, for the platform's sessions (the server's
+ * default is 4, made for spinning disks). The platform's statements look rows up by key, hundreds
+ * at a time (`WHERE customer_id = ANY($1)`, joins on the keys of a batch's rows), in tables and
+ * indexes that stay in memory; at 4 the planner reads a whole 50,000-row read model instead of 900
+ * index probes (24 ms against 10 ms measured on the test machine, and one such scan per table and
+ * batch). 1.1 is the usual setting for SSDs and cached data. Set per session, so the server's other
+ * users keep theirs.
+ */
+export const SESSION_RANDOM_PAGE_COST = 1.1;
+
 /** Every lib's migrations, in the order their ids sort. */
 export const platformMigrations: Migration[] = [...eventStoreMigrations, ...piiMigrations];
 
@@ -43,7 +54,12 @@ export async function openDatabase(
     entities: [...(parts.entities ?? [])],
     synchronize: false,
     migrationsRun: false,
-    extra: { max: embedded ? 1 : config.dbPoolSize, application_name: 'cx-platform' },
+    extra: {
+      max: embedded ? 1 : config.dbPoolSize,
+      application_name: 'cx-platform',
+      // pg-pool runs this on each new connection before handing it out.
+      onConnect: (client: { query(sql: string): Promise<unknown> }) => client.query(`SET random_page_cost = ${SESSION_RANDOM_PAGE_COST}`),
+    },
   });
   try {
     await dataSource.initialize();
