@@ -54,8 +54,8 @@ export function joinedJson(parts: readonly string[]): string | undefined {
 
 const columnsOf = (table: RowTable) => table.columns.map(([column, type, property]) => ({ column, type, property: property ?? column }));
 
-/** The INSERT of rows given as one JSON array (`$1`), each row's properties named as in `table`; apply may add an ON CONFLICT. */
-export function jsonInsertSql(table: RowTable): string {
+/** The INSERT of rows given as one JSON array (`$1`), each row's properties named as in `table`: the `json` format of a rebuild. */
+function jsonInsertSql(table: RowTable): string {
   const columns = columnsOf(table);
   return `INSERT INTO ${ident(table.table)} (${columns.map((c) => c.column).join(', ')})
     SELECT ${columns.map((c) => `x.${ident(c.property)}`).join(', ')}
@@ -109,6 +109,9 @@ export function rowParams(table: RowTable, alias = 'x', first = 1): RowParams {
   };
 }
 
+/** A statement over rows sent as rowParams: its SQL, and its parameters for given rows. */
+export type RowStatement = { readonly sql: string; params(rows: readonly object[]): unknown[] };
+
 /**
  * The INSERT of rows through rowParams, each row's properties named as in `table`; with `key`,
  * an upsert: a row whose key is stored replaces every other column (`update`: only those).
@@ -117,7 +120,7 @@ export function rowParams(table: RowTable, alias = 'x', first = 1): RowParams {
 export function rowsInsert(
   table: RowTable,
   options: { key?: readonly string[]; conflict?: 'update' | 'nothing'; update?: readonly string[] } = {},
-): { sql: string; params(rows: readonly object[]): unknown[] } {
+): RowStatement {
   const columns = columnsOf(table);
   const rows = rowParams(table);
   let sql = `INSERT INTO ${ident(table.table)} (${columns.map((c) => c.column).join(', ')})
@@ -198,34 +201,30 @@ export class PendingRows {
   }
 }
 
-/** The writes of `rows` (encoded as they are taken, so a chunk at a time is in memory), a chunk each. */
-export function* insertRows(writer: RowWriter, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
-  let batch: object[] = [];
-  for (const row of rows) {
-    batch.push(row);
-    if (batch.length >= chunk) {
-      yield writer.write([writer.encode(batch)]);
-      batch = [];
+/** `items` in arrays of `size` (the last one shorter), lazily. */
+function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
     }
   }
-  if (batch.length > 0) yield writer.write([writer.encode(batch)]);
+  if (chunk.length > 0) yield chunk;
+}
+
+/** The writes of `rows` (encoded as they are taken, so a chunk at a time is in memory), a chunk each. */
+export function* insertRows(writer: RowWriter, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
+  for (const batch of chunked(rows, chunk)) yield writer.write([writer.encode(batch)]);
 }
 
 /** The writes of `rows` through a statement of rowParams (an UPDATE, say: what is not a plain insert), a chunk each. */
-export function* rowStatements(statement: { sql: string; params(rows: readonly object[]): unknown[] }, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
-  let batch: object[] = [];
-  const write = (rows: readonly object[]): BulkWrite => {
-    const params = statement.params(rows);
-    return async (manager) => void (await manager.query(statement.sql, params));
-  };
-  for (const row of rows) {
-    batch.push(row);
-    if (batch.length >= chunk) {
-      yield write(batch);
-      batch = [];
-    }
+export function* rowStatements(statement: RowStatement, rows: Iterable<object>, chunk = BULK_CHUNK_ROWS): Generator<BulkWrite> {
+  for (const batch of chunked(rows, chunk)) {
+    const params = statement.params(batch);
+    yield async (manager) => void (await manager.query(statement.sql, params));
   }
-  if (batch.length > 0) yield write(batch);
 }
 
 const marked = new WeakSet<BulkWrite>();
