@@ -1,5 +1,5 @@
 export { ConfigError, type KafkaConfig, loadConfig, type PlatformConfig, redactUrl } from './config.js';
-export { type Database, openDatabase, platformMigrations, type SchemaParts } from './database.js';
+export { type Database, openDatabase, platformMigrations, type SchemaParts, SESSION_RANDOM_PAGE_COST } from './database.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { type HealthCheckResult, HealthRegistry } from './health.registry.js';
 export { PlatformModule } from './platform.module.js';

@@ -1,3 +1,4 @@
+import { SESSION_RANDOM_PAGE_COST } from '@cx/platform';
 import { openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomUUID } from 'node:crypto';
 import { InvalidReadError, type RecordedEvent } from '../event-store.js';
@@ -132,9 +133,9 @@ describe(`a customer's timeline from the PostgreSQL log on ${testBackend}`, () =
       const first = await readCustomerTimeline(client, ana, { limit: 3 });
       return { events: [...first, ...(await readCustomerTimeline(client, ana, { after: first[2].position }))], cost: await setting(client) };
     });
-    expect(inside).toEqual({ events: anas, cost: '1.1' });
-    // Local to the snapshot's transaction; and the snapshot writes nothing: an error inside rolls it back and is raised.
-    expect(await setting(database.pool)).toBe('4');
+    // The platform's connections plan for cached data (SESSION_RANDOM_PAGE_COST), the snapshot's too: the customer index.
+    expect(inside).toEqual({ events: anas, cost: String(SESSION_RANDOM_PAGE_COST) });
+    // The snapshot writes nothing: an error inside rolls it back and is raised.
     await expect(inCustomerSnapshot(database.pool, (client) => client.query('DELETE FROM cx_events WHERE false'))).rejects.toThrow(/read-only transaction/);
     expect(await customerInLog(database.pool, ana)).toBe(true);
   });

@@ -91,15 +91,16 @@ export async function readCustomerTimeline(pool: Queryable, customerId: string, 
 
 /**
  * Runs `read` on one connection in a read-only snapshot, so several timeline reads (pages, the
- * existence check) see the same log. The plan is steered to the customer index: left to itself,
- * for a customer with a large share of the log the planner walks the log's primary key instead and
- * filters every event on the way (several times slower when the log is cached, as it usually is).
+ * existence check) see the same log. The plan goes to the customer index on the platform's
+ * connections, which plan with random_page_cost = 1.1 (libs/platform/src/database.ts): at the
+ * server's default 4, for a customer with a large share of the log the planner walks the log's
+ * primary key instead and filters every event on the way (several times slower when the log is
+ * cached, as it usually is).
  */
 export async function inCustomerSnapshot<T>(pool: Pick<Pool, 'connect'>, read: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query('SET LOCAL random_page_cost = 1.1');
     const result = await read(client);
     await client.query('COMMIT');
     return result;
