@@ -149,6 +149,95 @@ describe(`projection runner on ${testBackend}`, () => {
     expect((await rows('spec_other')).some((r) => r.events === 999)).toBe(false);
   });
 
+  describe('keeping the projections of a process together (maxSpread)', () => {
+    /**
+     * A projection that writes nothing and notes the last position it applied; `delayMs` makes each
+     * batch slow; an event whose data names it in `explodeIn` makes its fold throw.
+     */
+    const paced = (name: string, delayMs: number, seen: { lastApplied: bigint }) => ({
+      name,
+      version: 1,
+      handles: ['moment.recorded.v1'],
+      tables: [],
+      migrations: [],
+      entities: [],
+      async apply(events: readonly { position: bigint; data: unknown }[]) {
+        if (events.some((e) => (e.data as { explodeIn?: string }).explodeIn === name)) throw new Error(`${name} cannot fold this`);
+        if (delayMs > 0) await sleep(delayMs);
+        seen.lastApplied = events[events.length - 1].position;
+      },
+    }) as Projection;
+
+    /** Runs a slow and a fast projection from the start of the log; returns how far ahead of the slow one the fast one began each batch. */
+    async function race(maxSpread: number, suffix: string): Promise<bigint[]> {
+      const slow = { lastApplied: 0n };
+      const fast = { lastApplied: 0n };
+      const leads: bigint[] = [];
+      const fastProjection = paced(`spec_fast_${suffix}`, 0, fast);
+      const observed: Projection = {
+        ...fastProjection,
+        async apply(events, manager) {
+          // The slow one's position is at most what it last applied: a lead measured against that is never overstated.
+          leads.push(events[0].position - slow.lastApplied);
+          await fastProjection.apply(events, manager);
+        },
+      };
+      const created = new ProjectionRunner({
+        store,
+        dataSource: database.dataSource,
+        pool: database.pool,
+        projections: [paced(`spec_slow_${suffix}`, 40, slow), observed],
+        lease: testBackend === 'postgres',
+        batchSize: 20,
+        maxSpread,
+      });
+      runners.push(created);
+      await created.start();
+      const head = await store.headPosition();
+      await until(async () => (await created.lowestPosition()) >= head, 30_000);
+      expect(fast.lastApplied).toBeGreaterThanOrEqual(head);
+      return leads;
+    }
+
+    it('holds a fast projection back to within maxSpread positions of the slowest, and without the limit it runs ahead', async () => {
+      const stream = `customer-spread-${randomUUID()}`;
+      for (let i = 0; i < 6; i++) await store.append(stream, Array.from({ length: 50 }, () => moment()));
+
+      const held = await race(60, 'held');
+      // Each lead is measured at the first event of a batch: the fast one's position plus at most one batch of 20.
+      expect(held.length).toBeGreaterThan(10);
+      for (const lead of held) expect(Number(lead)).toBeLessThanOrEqual(60 + 20 + 1);
+
+      // The embedded database has one connection: the projections' transactions take turns, so they never drift apart there.
+      if (testBackend === 'postgres') {
+        const free = await race(0, 'free');
+        expect(Math.max(...free.map(Number))).toBeGreaterThan(150);
+      }
+    });
+
+    it('lets the others go on when the slowest stops at an event it cannot fold', async () => {
+      const stream = `customer-spread-fail-${randomUUID()}`;
+      await store.append(stream, [moment(), moment({ explodeIn: 'spec_slow_fail' }), ...Array.from({ length: 200 }, () => moment())]);
+      const slow = { lastApplied: 0n };
+      const fast = { lastApplied: 0n };
+      const created = new ProjectionRunner({
+        store,
+        dataSource: database.dataSource,
+        pool: database.pool,
+        projections: [paced('spec_slow_fail', 40, slow), paced('spec_fast_fail', 0, fast)],
+        lease: testBackend === 'postgres',
+        batchSize: 20,
+        maxSpread: 30,
+      });
+      runners.push(created);
+      await created.start();
+      const head = await store.headPosition();
+      await until(async () => BigInt((await checkpoint('spec_fast_fail')).position) >= head, 30_000);
+      expect((await checkpoint('spec_slow_fail')).status).toBe('failed');
+      expect(BigInt((await checkpoint('spec_slow_fail')).position)).toBeLessThan(head - 150n);
+    });
+  });
+
   if (testBackend === 'postgres') {
     it('lets only one of two runners on one database apply a projection, and the other take over when it stops', async () => {
       const name = 'spec_other';

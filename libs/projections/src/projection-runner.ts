@@ -16,6 +16,16 @@ function returnedRows<T>(result: unknown): T[] {
 }
 
 const DEFAULT_GATHER_MS = 100;
+/**
+ * How far, in log positions, a projection may run ahead of the slowest projection following the
+ * log in the same process. The event store keeps the latest stretch of the log its subscribers read
+ * (20,000 events for PostgreSQL) and serves every subscriber inside it from memory: projections kept
+ * within it read and parse each event once between them, instead of once each when the cheap ones
+ * race ahead and the costly ones fall out of the stretch.
+ */
+export const DEFAULT_MAX_SPREAD = 10_000;
+/** A projection held back re-checks at least this often (the slowest may have stopped or failed). */
+const HELD_RECHECK_MS = 250;
 
 /** Advisory-lock key space of projection leases (two-int form). */
 const LEASE_SPACE = 42_101;
@@ -43,6 +53,14 @@ export type ProjectionRunnerOptions = {
   gatherMs?: number;
   /** Asked before each live batch is folded; may hold it back for a while (FoldDeferral: ingest first). None: fold at once. */
   pacer?: FoldPacer;
+  /**
+   * A projection more than this many log positions ahead of the slowest projection this process
+   * follows the log with waits, before folding its next batch, until that one catches up to within
+   * it (see DEFAULT_MAX_SPREAD, the default). Projections that are not following the log here
+   * (standing by, failed, paused for a switch, rebuilding, held by another process) hold nobody
+   * back. 0: no limit.
+   */
+  maxSpread?: number;
   leaseRetryMs?: number;
   /** How often a process looks for rebuilds and retries requested by other processes. */
   requestPollMs?: number;
@@ -122,6 +140,8 @@ export class ProjectionRunner {
   private readonly rebuilds = new Set<Promise<unknown>>();
   private pollTimer?: NodeJS.Timeout;
   private polling?: Promise<void>;
+  /** Projections held back by maxSpread, woken to look again whenever a checkpoint moves or a projection stops. */
+  private readonly held = new Set<() => void>();
   /** Identifies this process in cx_projection_rebuilds.owner. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
@@ -226,6 +246,7 @@ export class ProjectionRunner {
     subscription.done.catch(async (error: unknown) => {
       if (this.stopped || run.subscription !== subscription) return;
       run.status = 'failed';
+      this.wakeHeld();
       if (error instanceof CheckpointFencedError) {
         this.logger.warn(error.message);
         await this.releaseLease(run);
@@ -239,7 +260,9 @@ export class ProjectionRunner {
   private async applyBatch(run: Running, events: readonly RecordedEvent[], handled: (position: Position) => void): Promise<void> {
     const last = events[events.length - 1].position;
     const subscription = run.subscription;
-    await this.options.pacer?.beforeFold(run.projection.name, last, events.length >= this.batchSize, () => !this.stopped && !run.paused && run.subscription === subscription);
+    const wanted = () => !this.stopped && !run.paused && run.subscription === subscription;
+    await this.keepTogether(run, wanted);
+    await this.options.pacer?.beforeFold(run.projection.name, last, events.length >= this.batchSize, wanted);
     const relevant = events.filter((e) => run.handles.has(e.type));
     try {
       await this.commit(run, relevant, last);
@@ -266,6 +289,34 @@ export class ProjectionRunner {
     }
   }
 
+  /** Waits while this projection is more than maxSpread positions ahead of the slowest one following the log here. */
+  private async keepTogether(run: Running, wanted: () => boolean): Promise<void> {
+    const spread = BigInt(this.options.maxSpread ?? DEFAULT_MAX_SPREAD);
+    if (spread <= 0n) return;
+    while (wanted()) {
+      let slowest: Position | undefined;
+      for (const other of this.running.values()) {
+        if (other === run || other.status !== 'running' || other.paused || !other.subscription) continue;
+        if (slowest === undefined || other.position < slowest) slowest = other.position;
+      }
+      if (slowest === undefined || run.position - slowest <= spread) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, HELD_RECHECK_MS);
+        const held = this.held;
+        function wake() {
+          clearTimeout(timer);
+          held.delete(wake);
+          resolve();
+        }
+        held.add(wake);
+      });
+    }
+  }
+
+  private wakeHeld(): void {
+    for (const wake of [...this.held]) wake();
+  }
+
   /** Applies events and moves the checkpoint from where this process left it, in one transaction. */
   private async commit(run: Running, events: readonly RecordedEvent[], to: Position): Promise<void> {
     await this.options.dataSource.transaction(async (manager) => {
@@ -280,6 +331,7 @@ export class ProjectionRunner {
       if (moved.length === 0) throw new CheckpointFencedError(run.projection.name);
     });
     run.position = to;
+    this.wakeHeld();
   }
 
   /** Every projection's checkpoint, status, lag and rebuilds, as stored (so it covers other processes' projections too). */
@@ -459,6 +511,7 @@ export class ProjectionRunner {
       clearTimeout(run.retry);
       const subscription = run.subscription;
       run.subscription = undefined;
+      this.wakeHeld();
       await subscription?.stop();
     }
     const rows: Array<{ name: string; position: string; generation: number }> = await this.options.dataSource.query(
@@ -520,6 +573,7 @@ export class ProjectionRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wakeHeld();
     clearInterval(this.pollTimer);
     await this.polling;
     // Rebuilds see `stopped` at their next batch, record their end and drop what they built.
