@@ -149,6 +149,33 @@ describe(`projection runner on ${testBackend}`, () => {
     expect((await rows('spec_other')).some((r) => r.events === 999)).toBe(false);
   });
 
+  it("tells each batch the transaction of the one it committed before: the checkpoint's last writer", async () => {
+    const stream = `customer-chain-${randomUUID()}`;
+    const seen: Array<{ previous: string | undefined; checkpointWriter: string }> = [];
+    const chained: Projection = {
+      name: 'spec_chain',
+      version: 1,
+      handles: ['moment.recorded.v1'],
+      tables: [],
+      migrations: [],
+      entities: [],
+      async apply(_events, manager, context) {
+        const [row] = (await manager.query("SELECT xmin::text AS xid FROM cx_projection_checkpoints WHERE name = 'spec_chain'")) as Array<{ xid: string }>;
+        seen.push({ previous: context?.previousCommit, checkpointWriter: row.xid });
+      },
+    };
+    await store.append(stream, Array.from({ length: 6 }, () => moment()));
+    const created = runner(chained, 2);
+    await created.start();
+    const head = await store.headPosition();
+    await until(async () => BigInt((await checkpoint('spec_chain')).position) >= head);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    // Taken up afresh: no previous commit; then always the transaction that last moved the checkpoint, this runner's.
+    expect(seen[0].previous).toBeUndefined();
+    for (const batch of seen.slice(1)) expect(batch.previous).toBe(batch.checkpointWriter);
+    expect(new Set(seen.slice(1).map((b) => b.previous)).size).toBe(seen.length - 1);
+  });
+
   describe('keeping the projections of a process together (maxSpread)', () => {
     /**
      * A projection that writes nothing and notes the last position it applied; `delayMs` makes each

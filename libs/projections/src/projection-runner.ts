@@ -111,6 +111,8 @@ type Running = {
   rebuilding: boolean;
   subscription?: Subscription;
   retry?: NodeJS.Timeout;
+  /** The transaction id of the last batch this process committed since it took up the projection: what apply gets as `previousCommit`. */
+  lastCommit?: string;
 };
 
 /**
@@ -225,6 +227,7 @@ export class ProjectionRunner {
       ),
     );
     run.position = BigInt(row.position);
+    run.lastCommit = undefined;
     run.generation = row.generation;
     if (row.version !== run.projection.version) {
       // New code, old tables: they keep serving reads (as of their version) until a rebuild switches them.
@@ -319,18 +322,23 @@ export class ProjectionRunner {
 
   /** Applies events and moves the checkpoint from where this process left it, in one transaction. */
   private async commit(run: Running, events: readonly RecordedEvent[], to: Position): Promise<void> {
-    await this.options.dataSource.transaction(async (manager) => {
-      if (events.length > 0) await run.projection.apply(events, manager);
-      const moved = returnedRows<{ name: string }>(
+    const previousCommit = run.lastCommit;
+    // Until this one commits, there is no last commit to speak of (it may fail, or fail to commit).
+    run.lastCommit = undefined;
+    const committing = await this.options.dataSource.transaction(async (manager) => {
+      if (events.length > 0) await run.projection.apply(events, manager, { previousCommit });
+      const moved = returnedRows<{ xid: string }>(
         await manager.query(
           `UPDATE cx_projection_checkpoints SET position = $3, updated_at = now()
-            WHERE name = $1 AND position = $2 AND generation = $4 RETURNING name`,
+            WHERE name = $1 AND position = $2 AND generation = $4 RETURNING xmin::text AS xid`,
           [run.projection.name, run.position.toString(), to.toString(), run.generation],
         ),
       );
       if (moved.length === 0) throw new CheckpointFencedError(run.projection.name);
+      return moved[0].xid;
     });
     run.position = to;
+    run.lastCommit = committing;
     this.wakeHeld();
   }
 

@@ -19,7 +19,7 @@ export type Projection = {
   readonly migrations: readonly Migration[];
   /** TypeORM entities over its tables, for the query side. */
   readonly entities: readonly (new () => object)[];
-  apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
+  apply(events: readonly RecordedEvent[], manager: EntityManager, context?: ApplyContext): Promise<void>;
   /**
    * Optional fast path of a rebuild: a fold that keeps its state in memory across the batches of
    * the rebuild and writes each row about once. See BulkFold; without it a rebuild calls `apply`.
@@ -45,6 +45,17 @@ export type BulkFold = {
 };
 
 export type BulkWrite = (manager: EntityManager) => Promise<void>;
+
+/**
+ * What the live runner tells `apply` (a rebuild tells nothing). `previousCommit`: the transaction
+ * id of this runner's last committed batch of the projection, given only when this batch's
+ * transaction commits solely if the checkpoint is still where that transaction left it (the
+ * runner's compare-and-set). So a projection may take what it wrote in that transaction as
+ * committed and its tables as untouched since, by any writer the platform has (other processes
+ * move the checkpoint, a rebuild's switch its generation): if that were not so, this batch would
+ * not commit either. Lets a projection trust state it kept in memory without reading its rows back.
+ */
+export type ApplyContext = { readonly previousCommit?: string };
 
 export type ProjectionStatus = 'starting' | 'running' | 'standby' | 'failed' | 'stopped' | 'rebuilding';
 

@@ -199,6 +199,81 @@ describe(`customer 360 states kept between batches, on ${testBackend}`, () => {
     expect(await snapshot()).toEqual(await expected(b1, b2));
   });
 
+  describe('live batches (the runner says which transaction it committed last)', () => {
+    /**
+     * As the runner applies a batch: with its last committed transaction as previousCommit, and
+     * the checkpoint moved in the same transaction, whose xmin is what it commits as. Returns it.
+     */
+    const applyLive = (projection: Projection, events: readonly RecordedEvent[], previousCommit: string | undefined, commit = true) =>
+      database.dataSource.transaction(async (m) => {
+        await projection.apply(events, m, { previousCommit });
+        const [row] = (await m.query(
+          `INSERT INTO cx_projection_checkpoints (name, version, position) VALUES ('cache-spec', 1, $1)
+           ON CONFLICT (name) DO UPDATE SET position = excluded.position RETURNING xmin::text AS xid`,
+          [events[events.length - 1].position.toString()],
+        )) as Array<{ xid: string }>;
+        if (!commit) throw new Error('rolled back');
+        return row.xid;
+      });
+
+    it('uses the states it kept unchecked while each batch follows the one it last wrote, and writes what reading the rows back gives', async () => {
+      await reset();
+      const live = createCustomer360Projection();
+      let last: string | undefined;
+      for (const events of batches) last = await applyLive(live, events, last);
+      expect(live.cache.hits).toBe(2 * (batches.length - 1));
+      expect(live.cache.unchecked).toBe(2 * (batches.length - 1));
+      expect(live.cache.misses).toBe(0);
+      expect(await snapshot()).toEqual(await expected(...batches));
+    });
+
+    it('checks them against the rows again after a batch that did not commit, and after a break in the chain', async () => {
+      await reset();
+      const [b1, b2, b3, b4] = batches;
+      const live = createCustomer360Projection();
+      const counted = () => {
+        const counts = { hits: live.cache.hits, unchecked: live.cache.unchecked, misses: live.cache.misses };
+        Object.assign(live.cache, { hits: 0, unchecked: 0, misses: 0 });
+        return counts;
+      };
+      const x1 = await applyLive(live, b1, undefined);
+      counted();
+      // The next batch folds (unchecked), then does not commit (its checkpoint moved elsewhere, say): what it kept is ahead of the rows.
+      await expect(applyLive(live, b2, x1, false)).rejects.toThrow('rolled back');
+      expect(counted()).toEqual({ hits: 2, unchecked: 2, misses: 0 });
+      // The runner's last commit is still x1, not what the cache last wrote: checked, and read again.
+      const x2 = await applyLive(live, b2, x1);
+      expect(counted()).toEqual({ hits: 0, unchecked: 0, misses: 2 });
+      await applyLive(live, b3, x2);
+      expect(counted()).toEqual({ hits: 2, unchecked: 2, misses: 0 });
+      // A runner that took the projection up afresh (no previous commit) checks everything once: the rows are as kept.
+      await applyLive(live, b4, undefined);
+      expect(counted()).toEqual({ hits: 2, unchecked: 0, misses: 0 });
+      expect(await snapshot()).toEqual(await expected(b1, b2, b3, b4));
+    });
+
+    it('never uses unchecked what a rebuild kept or folded into its own tables', async () => {
+      await reset();
+      const [b1, b2, b3] = batches;
+      const live = createCustomer360Projection();
+      const x1 = await applyLive(live, b1, undefined);
+      // A rebuild's catch-up applies batches into tables of its own (its schema first on the search path), without a context.
+      await database.pool.query('DROP SCHEMA IF EXISTS cache_spec_rebuild CASCADE; CREATE SCHEMA cache_spec_rebuild');
+      for (const table of ['rm_customers', 'rm_customer_channels', 'rm_customer_complaints']) {
+        await database.pool.query(`CREATE TABLE cache_spec_rebuild.${table} (LIKE public.${table} INCLUDING ALL)`);
+      }
+      await database.dataSource.transaction(async (m) => {
+        await m.query(`SELECT set_config('search_path', 'cache_spec_rebuild, public', true)`);
+        await live.apply([...b1, ...b2, ...b3], m);
+      });
+      // The live chain is unbroken (x1 is what the live batches last wrote), but the states the rebuild put are ahead of the live rows.
+      await applyLive(live, b2, x1);
+      expect(live.cache.unchecked).toBe(0);
+      expect(await snapshot()).toEqual(await expected(b1, b2));
+      await database.pool.query('DROP SCHEMA cache_spec_rebuild CASCADE');
+    });
+  });
+
   it('drops the least recently used states past its size, and still writes the same rows', async () => {
     await reset();
     const small = createCustomer360Projection({ cacheSize: 1 });

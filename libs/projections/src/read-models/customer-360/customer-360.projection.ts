@@ -2,6 +2,7 @@ import type { RecordedEvent } from '@cx/event-store';
 import { channelGroup, complaintEventTypes, isChannel, type Tier } from '@cx/domain';
 import type { EntityManager } from 'typeorm';
 import type { Projection } from '../../projection.js';
+import { type KeptState, KeptStates } from '../../kept-states.js';
 import { Customer360Row, CustomerChannelRow, CustomerComplaintRow, customer360Entities, type StoredAnswer } from './customer-360.entities.js';
 import {
   type Answer,
@@ -135,72 +136,54 @@ const fromStoredAnswers = (answers: readonly StoredAnswer[]): Answer[] =>
 type Loaded = { states: Map<string, Customer360State>; storedComplaints: Set<string> };
 
 /**
- * Customers' states as this process last wrote them, so that the next batches naming them need
- * not read their wide rows back: bounded, the least recently used dropped first. An entry is only
- * a guess: `load` uses it while the stored row is still the version this process wrote (its
- * `xmin`, the writing transaction, and its last_position), else reads the rows: rows another
- * process wrote (the lease moved), a batch whose transaction did not commit (whatever it folded,
- * even events already in the row), tables a rebuild switched (unless that rebuild's bulk fold kept
- * the states it wrote: keepWritten). A state is taken out while a batch
- * folds it and put back once its rows are written, so two runners of one process never fold the
- * same object.
+ * Customers' states as this process last wrote them (KeptStates), so that the next batches naming
+ * them need not read their wide rows back. A trusted state (the live runner's chain of commits
+ * unbroken) is used as it is. Any other is only a guess: `load` uses it while the stored row is
+ * still the version this process wrote (its `xmin`, the writing transaction, and its
+ * last_position), else reads the rows: rows another process wrote (the lease moved), a batch whose
+ * transaction did not commit (whatever it folded, even events already in the row), tables a
+ * rebuild switched (unless that rebuild's bulk fold kept the states it wrote: keepWritten). The
+ * check costs a read of the rows' versions, which the server pays in full (an index lookup and a
+ * heap fetch per customer: in bench:projections' catch-up about as much as the upsert).
  */
-export class Customer360Cache {
-  private readonly entries = new Map<string, { state: Customer360State; version: string }>();
-  /** Customers whose cached state was used, and those read from their rows (not in the cache, or changed meanwhile). */
-  hits = 0;
-  misses = 0;
-
-  constructor(readonly capacity: number) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  take(customerId: string): { state: Customer360State; version: string } | undefined {
-    const entry = this.entries.get(customerId);
-    if (entry) this.entries.delete(customerId);
-    return entry;
-  }
-
-  /** `version`: the xmin of the row written from `state`. */
-  put(state: Customer360State, version: string): void {
-    if (this.capacity <= 0) return;
-    this.entries.delete(state.customerId);
-    this.entries.set(state.customerId, { state, version });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-}
+export type Customer360Cache = KeptStates<Customer360State>;
 
 /** Customers' states kept between batches by default: some 4 KB each, so at most about 200 MB. */
 export const CUSTOMER_360_CACHE_SIZE = 50_000;
 
 /**
- * The states of the batch's customers as stored: from the cache when the stored row is still at
- * the cached state's last position (one narrow read of the positions), otherwise read from the
+ * The states of the batch's customers as stored: from the cache, unchecked when the live chain
+ * vouches for the entry (`live` and trusted), else when the stored row is still at the cached
+ * state's version and last position (one narrow read of the positions); otherwise read from the
  * rows. Customers without a row are new.
  */
-async function load(manager: EntityManager, customerIds: string[], cache: Customer360Cache): Promise<Loaded> {
+async function load(manager: EntityManager, customerIds: string[], cache: Customer360Cache, live: boolean): Promise<Loaded> {
   const states = new Map<string, Customer360State>();
   const storedComplaints = new Set<string>();
-  const stored: Array<{ customerId: string; lastPosition: string; version: string }> = await manager.query(
-    'SELECT customer_id AS "customerId", last_position::text AS "lastPosition", xmin::text AS version FROM rm_customers WHERE customer_id = ANY($1::text[])',
-    [customerIds],
-  );
-  const cached = new Map<string, { state: Customer360State; version: string }>();
+  const cached = new Map<string, KeptState<Customer360State>>();
+  const toCheck: string[] = [];
   for (const id of customerIds) {
     const entry = cache.take(id);
+    if (entry?.trusted && live) {
+      cache.hits += 1;
+      cache.unchecked += 1;
+      states.set(id, entry.value);
+      for (const complaintId of entry.value.complaints.keys()) storedComplaints.add(complaintId);
+      continue;
+    }
     if (entry) cached.set(id, entry);
+    toCheck.push(id);
   }
+  if (toCheck.length === 0) return { states, storedComplaints };
+  const stored: Array<{ customerId: string; lastPosition: string; version: string }> = await manager.query(
+    'SELECT customer_id AS "customerId", last_position::text AS "lastPosition", xmin::text AS version FROM rm_customers WHERE customer_id = ANY($1::text[])',
+    [toCheck],
+  );
   const toRead: string[] = [];
   for (const { customerId, lastPosition, version } of stored) {
     const entry = cached.get(customerId);
-    if (entry && entry.version === version && entry.state.lastPosition.toString() === lastPosition) {
-      const state = entry.state;
+    if (entry && entry.version === version && entry.value.lastPosition.toString() === lastPosition) {
+      const state = entry.value;
       cache.hits += 1;
       states.set(customerId, state);
       for (const complaintId of state.complaints.keys()) storedComplaints.add(complaintId);
@@ -416,7 +399,7 @@ async function keepWritten(manager: EntityManager, states: readonly Customer360S
   for (const state of states) {
     const row = versions.get(state.customerId);
     // A row that is not the one written from this state (none should be) is read back by load instead.
-    if (row && row.lastPosition === state.lastPosition.toString()) cache.put(state, row.version);
+    if (row && row.lastPosition === state.lastPosition.toString()) cache.put(state.customerId, state, row.version, false);
   }
 }
 
@@ -447,7 +430,7 @@ function foldInto(states: Map<string, Customer360State>, events: readonly Record
  * whatever the batch size.
  */
 export function createCustomer360Projection(options: { cacheSize: number } = { cacheSize: CUSTOMER_360_CACHE_SIZE }): Projection & { cache: Customer360Cache } {
-  const cache = new Customer360Cache(options.cacheSize);
+  const cache: Customer360Cache = new KeptStates(options.cacheSize);
   // A cache speaks for one database: row versions (xmin) of two embedded databases in one process can coincide.
   let cachedFor: unknown;
   const cacheFor = (manager: EntityManager) => {
@@ -471,17 +454,22 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
     tables: ['rm_customers', 'rm_customer_channels', 'rm_customer_complaints'],
     migrations: customer360Migrations,
     entities: customer360Entities,
-    async apply(events, manager) {
+    async apply(events, manager, context) {
       const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
       if (customerIds.length === 0) return;
       cacheFor(manager);
-      const { states, storedComplaints } = await load(manager, customerIds, cache);
+      // Only the live runner gives a context; a rebuild's catch-up writes other tables.
+      const live = context !== undefined;
+      if (live) cache.trust(context);
+      const { states, storedComplaints } = await load(manager, customerIds, cache, live);
       const changes = newChanges();
       const touched = new Map<string, Customer360State>();
       foldInto(states, events, changes, touched);
       const version = await write(manager, touched.values(), changes, storedComplaints);
-      // Before the commit: a transaction that does not commit leaves rows of another version behind these states, which load then does not use.
-      for (const state of touched.values()) cache.put(state, version);
+      // Before the commit: a transaction that does not commit leaves rows of another version behind
+      // these states, and is not the runner's next previousCommit, so load checks them again.
+      for (const state of touched.values()) cache.put(state.customerId, state, version, live);
+      if (live) cache.wrote(version);
     },
 
     /**
