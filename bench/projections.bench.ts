@@ -192,9 +192,10 @@ async function main() {
       reads.events = 0;
       for (const [n, t] of applyTime) console.log(`  ${part} ${n}: apply ${(t.ms / 1000).toFixed(1)} s in ${t.batches} batches of ${fmt(t.events / t.batches)} events`);
       applyTime.clear();
-      // Customer 360's kept states: customers whose state was used, and those read from their rows.
+      // Kept states (customer 360, retention): customers whose state was used, and those read from their rows.
       for (const p of allProjections) {
-        const cache = (p as { cache?: { hits: number; misses: number; unchecked: number; size: number } }).cache;
+        type Kept = { hits: number; misses: number; unchecked: number; size: number };
+        const cache = (p as { cache?: Kept }).cache ?? (p as { kept?: Kept }).kept;
         if (!cache) continue;
         console.log(
           `  ${part} ${p.name} kept states: ${fmt(cache.hits)} used (${fmt(cache.unchecked)} of them unchecked), ${fmt(cache.misses)} read from their rows, ${fmt(cache.size)} held`,

@@ -29,6 +29,7 @@ export class KeptStates<T> {
   private epoch = 0;
   /** The transaction that wrote the latest live batch (committed or not). */
   private lastWrite?: string;
+  private database?: unknown;
 
   constructor(readonly capacity: number) {}
 
@@ -36,16 +37,32 @@ export class KeptStates<T> {
     return this.entries.size;
   }
 
+  /**
+   * Kept states speak for one database (the row versions of two embedded databases in one process
+   * can coincide): handed another (its TypeORM DataSource, say), they are forgotten.
+   */
+  belongTo(database: unknown): void {
+    if (this.database === database) return;
+    this.clear();
+    this.database = database;
+  }
+
   /** Called by a live batch before it takes states: breaks the chain unless its previous commit is what this last wrote. */
   trust(context: ApplyContext): void {
     if (context.previousCommit === undefined || context.previousCommit !== this.lastWrite) this.epoch += 1;
   }
 
-  take(key: string): KeptState<T> | undefined {
+  /** Takes the state kept for `key` out; `trusted` only for a live batch (`live`), and then counted as a hit unchecked. */
+  take(key: string, live: boolean): KeptState<T> | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
-    return { value: entry.value, version: entry.version, trusted: entry.epoch === this.epoch };
+    const trusted = live && entry.epoch === this.epoch;
+    if (trusted) {
+      this.hits += 1;
+      this.unchecked += 1;
+    }
+    return { value: entry.value, version: entry.version, trusted };
   }
 
   /** `version`: the transaction that wrote the rows of `value`. `live`: put by a live batch, which then calls `wrote`. */

@@ -4,13 +4,14 @@ import { IngestService } from '@cx/ingest';
 import { MasterKey, PiiVault } from '@cx/platform';
 import { lastCommittedPosition, openTestDatabase, type TestDatabase, testBackend } from '@cx/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { RecordedEvent } from '@cx/event-store';
 import { ProjectionRunner } from '../projection-runner.js';
 import { projectionMigrations } from '../projections.migrations.js';
 import { customer360Projection } from '../read-models/customer-360/customer-360.projection.js';
 import { Customer360Reader } from '../read-models/customer-360/customer-360.reader.js';
 import { AlertDispatcher, type AlertSent } from './alert.dispatcher.js';
 import { RETENTION_ALERT_RAISED } from './episode.policy.js';
-import { RETENTION_EPISODES, retentionEpisodesProjection } from './retention-episodes.projection.js';
+import { createRetentionEpisodesProjection, RETENTION_EPISODES, retentionEpisodesProjection } from './retention-episodes.projection.js';
 import { alertEventId, episodeIdOf } from './retention.ids.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -220,5 +221,43 @@ describe(`retention alert saga on ${testBackend}`, () => {
     await caughtUp(await lastCommittedPosition(database.pool));
     expect(await rows()).toEqual(settled);
     expect(await dispatcher.run(new Date('2025-03-20T00:00:00Z'))).toEqual([]);
+  });
+
+  it('writes the same rows with the states it keeps between live batches as when it reads them back every batch', async () => {
+    await caughtUp(await lastCommittedPosition(database.pool));
+    await runner.stop();
+    const folded = await store.readAll(0n, { types: retentionEpisodesProjection.handles });
+    const tables = retentionEpisodesProjection.tables;
+    const snapshot = async () =>
+      Promise.all(tables.map(async (t) => (await database.pool.query(`SELECT to_jsonb(r) - 'updated_at' AS row FROM ${t} r ORDER BY 1`)).rows));
+    /** As the runner applies batches: each with the transaction that committed the one before, which moves a checkpoint. */
+    const applyLive = async (projection: ReturnType<typeof createRetentionEpisodesProjection>, batches: RecordedEvent[][]) => {
+      let previousCommit: string | undefined;
+      for (const batch of batches) {
+        previousCommit = await database.dataSource.transaction(async (m) => {
+          await projection.apply(batch, m, { previousCommit });
+          const [row] = (await m.query(
+            `INSERT INTO cx_projection_checkpoints (name, version, position) VALUES ('retention-spec-chain', 1, 0)
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position RETURNING xmin::text AS xid`,
+          )) as Array<{ xid: string }>;
+          return row.xid;
+        });
+      }
+    };
+    const batches: RecordedEvent[][] = [];
+    for (let i = 0; i < folded.length; i += 2) batches.push(folded.slice(i, i + 2));
+
+    await database.pool.query(`TRUNCATE ${tables.join(', ')}`);
+    const kept = createRetentionEpisodesProjection();
+    await applyLive(kept, batches);
+    const withKept = await snapshot();
+    expect(kept.kept.unchecked).toBeGreaterThan(5);
+
+    await database.pool.query(`TRUNCATE ${tables.join(', ')}`);
+    const plain = createRetentionEpisodesProjection({ keptStates: 0 });
+    await applyLive(plain, batches);
+    expect(plain.kept.unchecked).toBe(0);
+    expect(withKept).toEqual(await snapshot());
+    expect(withKept[2].length).toBeGreaterThan(2);
   });
 });

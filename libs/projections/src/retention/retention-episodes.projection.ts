@@ -1,6 +1,7 @@
 import type { Tier } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
+import { KeptStates } from '../kept-states.js';
 import type { Projection } from '../projection.js';
 import {
   type ComplaintStage,
@@ -276,7 +277,22 @@ function record(change: EpisodeChange, episodes: Map<string, Episode>, dirty: Se
  * each table's rows as a JSON array, times as ISO text (which `ms` reads as it reads Dates) and
  * positions as text (exact, for `BigInt`).
  */
-async function load(manager: EntityManager, customerIds: string[]) {
+async function load(manager: EntityManager, customerIds: string[], kept: RetentionKept, live: boolean) {
+  const states = new Map<string, RetentionCustomer>();
+  const episodes = new Map<string, Episode>();
+  const toRead: string[] = [];
+  for (const id of customerIds) {
+    const entry = kept.take(id, live);
+    if (entry?.trusted) {
+      states.set(id, entry.value.customer);
+      if (entry.value.episode) episodes.set(key(id, entry.value.episode.episode), entry.value.episode);
+    } else {
+      // Untrusted (see KeptStates) or not kept: read from the rows.
+      toRead.push(id);
+    }
+  }
+  if (toRead.length === 0) return { states, episodes };
+  kept.misses += toRead.length;
   const [loaded] = (await manager.query(
     `SELECT (SELECT json_agg(c) FROM (SELECT ${customerColumns} FROM rm_retention_customers WHERE customer_id = ANY($1::text[])) c) AS customers,
             (SELECT json_agg(k) FROM (
@@ -287,7 +303,7 @@ async function load(manager: EntityManager, customerIds: string[]) {
                SELECT ${episodeColumns} FROM rm_retention_episodes e
                  JOIN rm_retention_customers c ON c.customer_id = e.customer_id AND c.episodes = e.episode
                 WHERE c.customer_id = ANY($1::text[])) x) AS episodes`,
-    [customerIds],
+    [toRead],
   )) as Array<{ customers: CustomerRecord[] | null; complaints: ComplaintRecord[] | null; episodes: unknown[] | null }>;
   const customers = loaded.customers ?? [];
   const complaints = loaded.complaints ?? [];
@@ -300,20 +316,17 @@ async function load(manager: EntityManager, customerIds: string[]) {
   }>;
   const byCustomer = new Map<string, ComplaintRecord[]>();
   for (const c of complaints) byCustomer.set(c.customerId, [...(byCustomer.get(c.customerId) ?? []), c]);
-  const states = new Map(customers.map((row) => [row.customerId, customerFrom(row, byCustomer.get(row.customerId) ?? [])]));
-  const episodes = new Map<string, Episode>(
-    current.map((e) => [
-      key(e.customerId, e.episode),
-      {
-        ...e,
-        raisedAt: ms(e.raisedAt)!,
-        triggerPosition: BigInt(e.triggerPosition),
-        alertPosition: big(e.alertPosition),
-        endedAt: ms(e.endedAt),
-        endPosition: big(e.endPosition),
-      },
-    ]),
-  );
+  for (const row of customers) states.set(row.customerId, customerFrom(row, byCustomer.get(row.customerId) ?? []));
+  for (const e of current) {
+    episodes.set(key(e.customerId, e.episode), {
+      ...e,
+      raisedAt: ms(e.raisedAt)!,
+      triggerPosition: BigInt(e.triggerPosition),
+      alertPosition: big(e.alertPosition),
+      endedAt: ms(e.endedAt),
+      endPosition: big(e.endPosition),
+    });
+  }
   return { states, episodes };
 }
 
@@ -328,17 +341,36 @@ const customerOf = (event: RecordedEvent): string | undefined => {
  * AlertDispatcher, which appends, never this fold). A deterministic fold of the log, so a rebuild
  * gives the same episodes with the same numbers, and so the same alert ids: nothing is raised twice.
  */
-export const retentionEpisodesProjection: Projection = {
+/** A customer's state and its current episode (the only one a batch loads), as the live fold keeps them between batches. */
+type Kept = { customer: RetentionCustomer; episode: Episode | undefined };
+type RetentionKept = KeptStates<Kept>;
+
+/** Customers' states kept between batches by default (a few hundred bytes each). */
+export const RETENTION_KEPT_STATES = 50_000;
+
+/**
+ * Per batch: the customers' states (kept from the live batches before when the runner's chain of
+ * commits vouches for them, see KeptStates, else read from their rows), the fold in memory in log
+ * order, and one statement per table.
+ */
+export function createRetentionEpisodesProjection(options: { keptStates: number } = { keptStates: RETENTION_KEPT_STATES }): Projection & { kept: RetentionKept } {
+  const kept: RetentionKept = new KeptStates(options.keptStates);
+  return {
+  kept,
   name: RETENTION_EPISODES,
   version: 1,
   handles: RISK_EVENT_TYPES,
   tables: ['rm_retention_customers', 'rm_retention_complaints', 'rm_retention_episodes'],
   migrations: retentionEpisodesMigrations,
   entities: retentionEpisodesEntities,
-  async apply(events, manager) {
+  async apply(events, manager, context) {
     const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
     if (customerIds.length === 0) return;
-    const { states, episodes } = await load(manager, customerIds);
+    kept.belongTo(manager.connection);
+    // Only the live runner gives a context; a rebuild's catch-up writes tables of its own.
+    const live = context !== undefined;
+    if (live) kept.trust(context);
+    const { states, episodes } = await load(manager, customerIds, kept, live);
     const changes = newChanges();
     const touched = new Map<string, RetentionCustomer>();
     const dirty = new Set<string>();
@@ -355,13 +387,22 @@ export const retentionEpisodesProjection: Projection = {
       touched.set(customerId, customer);
     }
 
-    await manager.query(upsertCustomers.sql, upsertCustomers.params([...touched.values()].map(customerRow)));
+    // Every row gets the same xmin (this transaction): one back is enough.
+    const [written] = (await manager.query(
+      `WITH written AS (${upsertCustomers.sql} RETURNING xmin) SELECT xmin::text AS version FROM written LIMIT 1`,
+      upsertCustomers.params([...touched.values()].map(customerRow)),
+    )) as Array<{ version: string }>;
     if (changes.closedComplaints.size > 0) {
       await manager.query('DELETE FROM rm_retention_complaints WHERE complaint_id = ANY($1::text[])', [[...changes.closedComplaints]]);
     }
     if (changes.complaints.size > 0) await manager.query(upsertComplaints.sql, upsertComplaints.params([...changes.complaints.values()].map(complaintRow)));
     if (dirty.size > 0) await manager.query(upsertEpisodes.sql, upsertEpisodes.params([...dirty].map((k) => episodeRow(episodes.get(k)!))));
     if (marks.length > 0) await manager.query(markEpisodes.sql, markEpisodes.params(marks));
+    // Before the commit: a batch that does not commit is not the runner's next previous commit, so what it put is not trusted.
+    for (const customer of touched.values()) {
+      kept.put(customer.customerId, { customer, episode: episodes.get(key(customer.customerId, customer.episodes)) }, written.version, live);
+    }
+    if (live) kept.wrote(written.version);
   },
 
   /**
@@ -403,4 +444,7 @@ export const retentionEpisodesProjection: Projection = {
       },
     };
   },
-};
+  };
+}
+
+export const retentionEpisodesProjection = createRetentionEpisodesProjection();

@@ -163,10 +163,8 @@ async function load(manager: EntityManager, customerIds: string[], cache: Custom
   const cached = new Map<string, KeptState<Customer360State>>();
   const toCheck: string[] = [];
   for (const id of customerIds) {
-    const entry = cache.take(id);
-    if (entry?.trusted && live) {
-      cache.hits += 1;
-      cache.unchecked += 1;
+    const entry = cache.take(id, live);
+    if (entry?.trusted) {
       states.set(id, entry.value);
       for (const complaintId of entry.value.complaints.keys()) storedComplaints.add(complaintId);
       continue;
@@ -431,14 +429,6 @@ function foldInto(states: Map<string, Customer360State>, events: readonly Record
  */
 export function createCustomer360Projection(options: { cacheSize: number } = { cacheSize: CUSTOMER_360_CACHE_SIZE }): Projection & { cache: Customer360Cache } {
   const cache: Customer360Cache = new KeptStates(options.cacheSize);
-  // A cache speaks for one database: row versions (xmin) of two embedded databases in one process can coincide.
-  let cachedFor: unknown;
-  const cacheFor = (manager: EntityManager) => {
-    if (cachedFor !== manager.connection) {
-      cache.clear();
-      cachedFor = manager.connection;
-    }
-  };
   return {
     cache,
     name: CUSTOMER_360,
@@ -457,7 +447,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
     async apply(events, manager, context) {
       const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
       if (customerIds.length === 0) return;
-      cacheFor(manager);
+      cache.belongTo(manager.connection);
       // Only the live runner gives a context; a rebuild's catch-up writes other tables.
       const live = context !== undefined;
       if (live) cache.trust(context);
@@ -500,7 +490,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
           // wide rows back once after the switch.
           if (kept.length > 0) {
             yield async (manager) => {
-              cacheFor(manager);
+              cache.belongTo(manager.connection);
               await keepWritten(manager, kept, cache);
             };
           }
