@@ -47,9 +47,16 @@ export class KeptStates<T> {
     this.database = database;
   }
 
-  /** Called by a live batch before it takes states: breaks the chain unless its previous commit is what this last wrote. */
-  trust(context: ApplyContext): void {
+  /**
+   * At the start of a batch, with the database it writes and what the runner told apply: whether
+   * the batch is live (the runner gives a context; a rebuild's catch-up writes tables of its own).
+   * A live batch breaks the chain unless its previous commit is what this last wrote.
+   */
+  begin(database: unknown, context: ApplyContext | undefined): boolean {
+    this.belongTo(database);
+    if (context === undefined) return false;
     if (context.previousCommit === undefined || context.previousCommit !== this.lastWrite) this.epoch += 1;
+    return true;
   }
 
   /** Takes the state kept for `key` out; `trusted` only for a live batch (`live`), and then counted as a hit unchecked. */

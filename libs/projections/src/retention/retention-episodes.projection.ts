@@ -1,4 +1,4 @@
-import type { Tier } from '@cx/domain';
+import type { FoldChanges, Tier } from '@cx/domain';
 import type { RecordedEvent } from '@cx/event-store';
 import type { EntityManager } from 'typeorm';
 import { KeptStates } from '../kept-states.js';
@@ -336,11 +336,29 @@ const customerOf = (event: RecordedEvent): string | undefined => {
 };
 
 /**
- * The retention saga's memory: per customer, the inputs of customer 360's at-risk rules and its
- * risk episodes; per episode, one row that is also the outbox of its alert (sent by the
- * AlertDispatcher, which appends, never this fold). A deterministic fold of the log, so a rebuild
- * gives the same episodes with the same numbers, and so the same alert ids: nothing is raised twice.
+ * Folds the events into their customers' states (a customer's first event starts a new one) and
+ * what the fold says into the episodes (`record`); `touched` collects the customers folded.
  */
+function foldInto(
+  states: Map<string, RetentionCustomer>,
+  episodes: Map<string, Episode>,
+  events: readonly RecordedEvent[],
+  into: { changes: FoldChanges; dirty: Set<string>; marks: Marks[] },
+  touched?: Map<string, RetentionCustomer>,
+): void {
+  for (const event of events) {
+    const customerId = customerOf(event);
+    if (customerId === undefined) continue;
+    let customer = states.get(customerId);
+    if (!customer) {
+      customer = { customerId, risk: newCustomer(customerId), clockAt: null, episodes: 0, open: false };
+      states.set(customerId, customer);
+    }
+    for (const change of foldRiskEvent(customer, event, into.changes)) record(change, episodes, into.dirty, into.marks);
+    touched?.set(customerId, customer);
+  }
+}
+
 /** A customer's state and its current episode (the only one a batch loads), as the live fold keeps them between batches. */
 type Kept = { customer: RetentionCustomer; episode: Episode | undefined };
 type RetentionKept = KeptStates<Kept>;
@@ -349,6 +367,11 @@ type RetentionKept = KeptStates<Kept>;
 export const RETENTION_KEPT_STATES = 50_000;
 
 /**
+ * The retention saga's memory: per customer, the inputs of customer 360's at-risk rules and its
+ * risk episodes; per episode, one row that is also the outbox of its alert (sent by the
+ * AlertDispatcher, which appends, never this fold). A deterministic fold of the log, so a rebuild
+ * gives the same episodes with the same numbers, and so the same alert ids: nothing is raised twice.
+ *
  * Per batch: the customers' states (kept from the live batches before when the runner's chain of
  * commits vouches for them, see KeptStates, else read from their rows), the fold in memory in log
  * order, and one statement per table.
@@ -356,94 +379,72 @@ export const RETENTION_KEPT_STATES = 50_000;
 export function createRetentionEpisodesProjection(options: { keptStates: number } = { keptStates: RETENTION_KEPT_STATES }): Projection & { kept: RetentionKept } {
   const kept: RetentionKept = new KeptStates(options.keptStates);
   return {
-  kept,
-  name: RETENTION_EPISODES,
-  version: 1,
-  handles: RISK_EVENT_TYPES,
-  tables: ['rm_retention_customers', 'rm_retention_complaints', 'rm_retention_episodes'],
-  migrations: retentionEpisodesMigrations,
-  entities: retentionEpisodesEntities,
-  async apply(events, manager, context) {
-    const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
-    if (customerIds.length === 0) return;
-    kept.belongTo(manager.connection);
-    // Only the live runner gives a context; a rebuild's catch-up writes tables of its own.
-    const live = context !== undefined;
-    if (live) kept.trust(context);
-    const { states, episodes } = await load(manager, customerIds, kept, live);
-    const changes = newChanges();
-    const touched = new Map<string, RetentionCustomer>();
-    const dirty = new Set<string>();
-    const marks: Marks[] = [];
-    for (const event of events) {
-      const customerId = customerOf(event);
-      if (customerId === undefined) continue;
-      let customer = states.get(customerId);
-      if (!customer) {
-        customer = { customerId, risk: newCustomer(customerId), clockAt: null, episodes: 0, open: false };
-        states.set(customerId, customer);
+    kept,
+    name: RETENTION_EPISODES,
+    version: 1,
+    handles: RISK_EVENT_TYPES,
+    tables: ['rm_retention_customers', 'rm_retention_complaints', 'rm_retention_episodes'],
+    migrations: retentionEpisodesMigrations,
+    entities: retentionEpisodesEntities,
+    async apply(events, manager, context) {
+      const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
+      if (customerIds.length === 0) return;
+      const live = kept.begin(manager.connection, context);
+      const { states, episodes } = await load(manager, customerIds, kept, live);
+      const changes = newChanges();
+      const touched = new Map<string, RetentionCustomer>();
+      const dirty = new Set<string>();
+      const marks: Marks[] = [];
+      foldInto(states, episodes, events, { changes, dirty, marks }, touched);
+
+      // Every row gets the same xmin (this transaction): one back is enough.
+      const [written] = (await manager.query(
+        `WITH written AS (${upsertCustomers.sql} RETURNING xmin) SELECT xmin::text AS version FROM written LIMIT 1`,
+        upsertCustomers.params([...touched.values()].map(customerRow)),
+      )) as Array<{ version: string }>;
+      if (changes.closedComplaints.size > 0) {
+        await manager.query('DELETE FROM rm_retention_complaints WHERE complaint_id = ANY($1::text[])', [[...changes.closedComplaints]]);
       }
-      for (const change of foldRiskEvent(customer, event, changes)) record(change, episodes, dirty, marks);
-      touched.set(customerId, customer);
-    }
+      if (changes.complaints.size > 0) await manager.query(upsertComplaints.sql, upsertComplaints.params([...changes.complaints.values()].map(complaintRow)));
+      if (dirty.size > 0) await manager.query(upsertEpisodes.sql, upsertEpisodes.params([...dirty].map((k) => episodeRow(episodes.get(k)!))));
+      if (marks.length > 0) await manager.query(markEpisodes.sql, markEpisodes.params(marks));
+      // Before the commit: a batch that does not commit is not the runner's next previous commit, so what it put is not trusted.
+      for (const customer of touched.values()) {
+        kept.put(customer.customerId, { customer, episode: episodes.get(key(customer.customerId, customer.episodes)) }, written.version, live);
+      }
+      if (live) kept.wrote(written.version);
+    },
 
-    // Every row gets the same xmin (this transaction): one back is enough.
-    const [written] = (await manager.query(
-      `WITH written AS (${upsertCustomers.sql} RETURNING xmin) SELECT xmin::text AS version FROM written LIMIT 1`,
-      upsertCustomers.params([...touched.values()].map(customerRow)),
-    )) as Array<{ version: string }>;
-    if (changes.closedComplaints.size > 0) {
-      await manager.query('DELETE FROM rm_retention_complaints WHERE complaint_id = ANY($1::text[])', [[...changes.closedComplaints]]);
-    }
-    if (changes.complaints.size > 0) await manager.query(upsertComplaints.sql, upsertComplaints.params([...changes.complaints.values()].map(complaintRow)));
-    if (dirty.size > 0) await manager.query(upsertEpisodes.sql, upsertEpisodes.params([...dirty].map((k) => episodeRow(episodes.get(k)!))));
-    if (marks.length > 0) await manager.query(markEpisodes.sql, markEpisodes.params(marks));
-    // Before the commit: a batch that does not commit is not the runner's next previous commit, so what it put is not trusted.
-    for (const customer of touched.values()) {
-      kept.put(customer.customerId, { customer, episode: episodes.get(key(customer.customerId, customer.episodes)) }, written.version, live);
-    }
-    if (live) kept.wrote(written.version);
-  },
-
-  /**
-   * A rebuild keeps every customer and every episode in memory from the first event to the last
-   * (so what apply records as marks on stored episodes lands on the episodes themselves) and
-   * writes each row once, at the end.
-   */
-  bulk(format) {
-    const states = new Map<string, RetentionCustomer>();
-    const episodes = new Map<string, Episode>();
-    const marks: Marks[] = [];
-    return {
-      get held() {
-        return states.size + episodes.size;
-      },
-      add(events) {
-        const changes = discardedChanges();
-        const dirty = new Set<string>();
-        for (const event of events) {
-          const customerId = customerOf(event);
-          if (customerId === undefined) continue;
-          let customer = states.get(customerId);
-          if (!customer) {
-            customer = { customerId, risk: newCustomer(customerId), clockAt: null, episodes: 0, open: false };
-            states.set(customerId, customer);
-          }
-          for (const change of foldRiskEvent(customer, event, changes)) record(change, episodes, dirty, marks);
-        }
-        return undefined;
-      },
-      *finish() {
-        yield* insertRows(rowWriter(CUSTOMER_ROWS, format), mapped(states.values(), customerRow));
-        yield* insertRows(rowWriter(COMPLAINT_ROWS, format), flatMapped(states.values(), (customer) => mapped(customer.risk.complaints.values(), complaintRow)));
-        yield* insertRows(rowWriter(EPISODE_ROWS, format), mapped(episodes.values(), episodeRow));
-        // Marks name episodes no event opened (an alert for an episode the log never saw begin): as in apply, they change nothing there is not.
-        yield* rowStatements(markEpisodes, marks.splice(0));
-        states.clear();
-        episodes.clear();
-      },
-    };
-  },
+    /**
+     * A rebuild keeps every customer and every episode in memory from the first event to the last
+     * (so what apply records as marks on stored episodes lands on the episodes themselves) and
+     * writes each row once, at the end.
+     */
+    bulk(format) {
+      const states = new Map<string, RetentionCustomer>();
+      const episodes = new Map<string, Episode>();
+      const marks: Marks[] = [];
+      return {
+        get held() {
+          return states.size + episodes.size;
+        },
+        add(events) {
+          const changes = discardedChanges();
+          const dirty = new Set<string>();
+          foldInto(states, episodes, events, { changes, dirty, marks });
+          return undefined;
+        },
+        *finish() {
+          yield* insertRows(rowWriter(CUSTOMER_ROWS, format), mapped(states.values(), customerRow));
+          yield* insertRows(rowWriter(COMPLAINT_ROWS, format), flatMapped(states.values(), (customer) => mapped(customer.risk.complaints.values(), complaintRow)));
+          yield* insertRows(rowWriter(EPISODE_ROWS, format), mapped(episodes.values(), episodeRow));
+          // Marks name episodes no event opened (an alert for an episode the log never saw begin): as in apply, they change nothing there is not.
+          yield* rowStatements(markEpisodes, marks.splice(0));
+          states.clear();
+          episodes.clear();
+        },
+      };
+    },
   };
 }
 

@@ -447,10 +447,7 @@ export function createCustomer360Projection(options: { cacheSize: number } = { c
     async apply(events, manager, context) {
       const customerIds = [...new Set(events.map(customerOf).filter((id): id is string => id !== undefined))];
       if (customerIds.length === 0) return;
-      cache.belongTo(manager.connection);
-      // Only the live runner gives a context; a rebuild's catch-up writes other tables.
-      const live = context !== undefined;
-      if (live) cache.trust(context);
+      const live = cache.begin(manager.connection, context);
       const { states, storedComplaints } = await load(manager, customerIds, cache, live);
       const changes = newChanges();
       const touched = new Map<string, Customer360State>();
