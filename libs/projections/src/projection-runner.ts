@@ -304,14 +304,13 @@ export class ProjectionRunner {
       }
       if (slowest === undefined || run.position - slowest <= spread) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(wake, HELD_RECHECK_MS);
-        const held = this.held;
-        function wake() {
+        const wake = () => {
           clearTimeout(timer);
-          held.delete(wake);
+          this.held.delete(wake);
           resolve();
-        }
-        held.add(wake);
+        };
+        const timer = setTimeout(wake, HELD_RECHECK_MS);
+        this.held.add(wake);
       });
     }
   }
