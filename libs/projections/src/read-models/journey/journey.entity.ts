@@ -1,11 +1,10 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
  * One line of a customer's journey: where an event of theirs sits in the log. An index only; the
  * event itself is read from `cx_events` by position, so personal data is never copied here.
  */
 @Entity({ name: 'rm_journey' })
-@Index('rm_journey_customer_time', ['customerId', 'occurredAt'])
 export class JourneyEntry {
   @PrimaryColumn({ name: 'customer_id', type: 'text' })
   customerId!: string;

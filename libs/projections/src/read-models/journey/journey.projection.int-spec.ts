@@ -207,6 +207,13 @@ describe(`journey read model on ${testBackend}`, () => {
     expect(await between('2025-03-14T10:22:05Z', '2025-03-27T10:05:00Z')).toHaveLength(9);
   });
 
+  it('keeps its primary key as its only index: 0441 drops the time index 0440 created', async () => {
+    const { rows } = await database.pool.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'rm_journey' AND schemaname = current_schema() ORDER BY indexname",
+    );
+    expect(rows.map((r) => r.indexname)).toEqual(['rm_journey_pkey']);
+  });
+
   it('answers undefined for a customer without events, and nulls the personal data of an erased customer', async () => {
     expect(await reader.page(`cust-nobody-${run}`, query())).toBeUndefined();
     const [registered] = (await reader.page(ERASED, query()))!.events;

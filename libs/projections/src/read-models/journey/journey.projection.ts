@@ -57,6 +57,13 @@ export const journeyProjection: Projection = {
           'Journey read model: every event of a customer (its customer stream and its complaints), by log position. The event itself is cx_events at that position.';
       `,
     },
+    {
+      // Every API read is by (customer_id, position): the primary key. This index served no query
+      // of the platform, and its upkeep was a third of the journey's cost on the live path (a
+      // random leaf per event, a full-page image of it after each checkpoint).
+      id: '0441_journey_drop_customer_time',
+      sql: `DROP INDEX IF EXISTS rm_journey_customer_time;`,
+    },
   ],
   entities: [JourneyEntry],
 
