@@ -7,6 +7,10 @@ const rows = [
   { id: 2, label: null, n: Number.NaN, flag: false, doc: null, tags: [], at: null, big: null },
   { id: 3, n: Number.POSITIVE_INFINITY, flag: null, doc: [], tags: null, at: '2026-03-01T10:00:00+02:00', big: '-1' },
   { id: 4, label: 'été ✓ 𝄞', n: 0.1, flag: true, doc: 'a string', tags: ['été'], at: '2026-03-01T10:00:00Z', big: '0' },
+  // What an array literal must quote or escape: the word NULL, braces, commas, quotes, blanks, empty text.
+  { id: 6, label: 'NULL', n: -3, flag: false, doc: { q: '"{a,b}"' }, tags: ['{x}', ' y '], at: '2026-03-01T10:00:00.5Z', big: 12 },
+  { id: 7, label: '{"a", b\\}', n: 1e21, doc: ['"', '\\'], tags: [null, 'NULL'], big: '-9007199254740993' },
+  { id: 8, label: '', n: 0, flag: true, doc: '', tags: [''], at: '2026-03-01T10:00:00.25+00:00' },
 ];
 
 const table = (name: string): RowTable => ({
@@ -55,7 +59,7 @@ describe(`a rebuild's bulk rows on ${testBackend}`, () => {
     });
     expect(pending.take()).toBeUndefined();
     const stored = await written(format);
-    expect(stored.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+    expect(stored.map((r) => r.id)).toEqual([1, 2, 3, 4, 6, 7, 8]);
     expect(stored[0]).toMatchObject({ label: rows[0].label, n: '2.5', flag: true, doc: rows[0].doc, tags: rows[0].tags, big: '9007199254740993' });
     expect(stored[0].at.toISOString()).toBe('2026-03-01T10:00:00.123Z');
     // Not finite: null, as JSON.stringify makes it.
@@ -63,6 +67,11 @@ describe(`a rebuild's bulk rows on ${testBackend}`, () => {
     expect(stored[2]).toMatchObject({ label: null, n: null, flag: null, doc: [], tags: null, big: '-1' });
     expect(stored[2].at.toISOString()).toBe('2026-03-01T08:00:00.000Z');
     expect(stored[3]).toMatchObject({ label: 'été ✓ 𝄞', n: '0.1', doc: 'a string', tags: ['été'] });
+    expect(stored[4]).toMatchObject({ label: 'NULL', n: '-3', flag: false, doc: { q: '"{a,b}"' }, tags: ['{x}', ' y '], big: '12' });
+    expect(stored[4].at.toISOString()).toBe('2026-03-01T10:00:00.500Z');
+    expect(stored[5]).toMatchObject({ label: '{"a", b\\}', n: '1e+21', flag: null, doc: ['"', '\\'], tags: [null, 'NULL'], at: null, big: '-9007199254740993' });
+    expect(stored[6]).toMatchObject({ label: '', n: '0', flag: true, doc: '', tags: [''], big: null });
+    expect(stored[6].at.toISOString()).toBe('2026-03-01T10:00:00.250Z');
   });
 
   it.each(formats)('fails the write, not the connection, on a value the column cannot take (%s)', async (format) => {
@@ -98,7 +107,17 @@ describe(`a rebuild's bulk rows on ${testBackend}`, () => {
       [3, null, null, null],
       [4, 'été ✓ 𝄞', false, ['été']],
       [5, 'new', null, null],
+      [6, 'NULL', false, ['{x}', ' y ']],
+      [7, '{"a", b\\}', null, [null, 'NULL']],
+      [8, '', true, ['']],
     ]);
+  });
+
+  it('takes a bigint and a Date in the column arrays of apply as the driver would', async () => {
+    const insert = rowsInsert(table('spec_rows_columns'), { key: ['id'] });
+    await database.pool.query(insert.sql, insert.params([{ id: 10, big: 9007199254740993n, at: new Date('2026-03-01T10:00:00.250Z'), doc: { at: 1 } }]));
+    const [row] = (await database.pool.query('SELECT big::text AS big, at, doc FROM spec_rows_columns WHERE id = 10')).rows;
+    expect(row).toEqual({ big: '9007199254740993', at: new Date('2026-03-01T10:00:00.250Z'), doc: { at: 1 } });
   });
 
   it('fails the statement, not the connection, on a value a column cannot take (column arrays)', async () => {

@@ -74,25 +74,47 @@ function jsonInsertSql(table: RowTable): string {
 export type RowParams = {
   /** `(SELECT … FROM unnest(…)) AS alias`. */
   readonly from: string;
-  /** The parameters for `from`, in order: one array per column. */
+  /** The parameters for `from`, in order: one array literal per column (`{…}`, as text). */
   params(rows: readonly object[]): unknown[];
 };
 
 const isJson = (type: string) => type === 'json' || type === 'jsonb';
-const paramValue = (type: string): ((value: unknown) => unknown) => {
-  if (isJson(type)) return (value) => (value === null || value === undefined ? null : JSON.stringify(value));
-  if (type.endsWith('[]')) {
-    return (value) => {
-      if (value === null || value === undefined) return null;
-      if (!Array.isArray(value)) throw new TypeError(`an array column was given ${JSON.stringify(value)}`);
-      return `{${value.map(arrayElement).join(',')}}`;
-    };
+
+/**
+ * One element of an array literal, quoted (so `NULL`, braces, commas and blanks are plain text),
+ * `"` and `\` escaped: what node-postgres sends for an element of a JS array, but made here in
+ * one pass, and not at all for text that needs no escaping (most of it: ids, times, channels).
+ */
+const NEEDS_ESCAPE = /["\\]/;
+const quoted = (text: string): string => (NEEDS_ESCAPE.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`);
+
+/** An element of a column's array literal: null and undefined are NULL, and so is a number that is not finite. */
+type Element = (value: unknown) => string;
+const scalarElement: Element = (value) => {
+  if (value === null || value === undefined) return 'NULL';
+  switch (typeof value) {
+    case 'string':
+      return quoted(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'NULL';
+    case 'bigint':
+      return String(value);
+    case 'boolean':
+      return value ? 't' : 'f';
+    default:
+      return value instanceof Date ? quoted(value.toISOString()) : quoted(JSON.stringify(value));
   }
-  return (value) => (value === undefined || (typeof value === 'number' && !Number.isFinite(value)) ? null : value);
 };
+const jsonElement: Element = (value) => (value === null || value === undefined ? 'NULL' : quoted(JSON.stringify(value)));
+const arrayColumnElement: Element = (value) => {
+  if (value === null || value === undefined) return 'NULL';
+  if (!Array.isArray(value)) throw new TypeError(`an array column was given ${JSON.stringify(value)}`);
+  return quoted(`{${value.map(arrayElement).join(',')}}`);
+};
+const elementOf = (type: string): Element => (isJson(type) ? jsonElement : type.endsWith('[]') ? arrayColumnElement : scalarElement);
 
 export function rowParams(table: RowTable, alias = 'x', first = 1): RowParams {
-  const columns = columnsOf(table).map((c) => ({ ...c, value: paramValue(c.type) }));
+  const columns = columnsOf(table).map((c) => ({ ...c, element: elementOf(c.type) }));
   // json, jsonb and arrays travel as text (an array of arrays would have to be rectangular).
   const travels = (type: string) => (isJson(type) || type.endsWith('[]') ? 'text' : type);
   const arrays = columns.map((c, i) => `$${first + i}::${travels(c.type)}[]`).join(', ');
@@ -100,11 +122,15 @@ export function rowParams(table: RowTable, alias = 'x', first = 1): RowParams {
   const select = columns.map((c, i) => (travels(c.type) === c.type ? names[i] : `${names[i]}::${c.type}`) + ` AS ${ident(c.property)}`).join(', ');
   return {
     from: `(SELECT ${select} FROM unnest(${arrays}) AS u(${names.join(', ')})) AS ${alias}`,
+    // Each column's array literal made here, as text: the driver sends a string as it is.
     params: (rows) =>
       columns.map((c) => {
-        const values = new Array<unknown>(rows.length);
-        for (let i = 0; i < rows.length; i++) values[i] = c.value((rows[i] as Record<string, unknown>)[c.property]);
-        return values;
+        let literal = '{';
+        for (let i = 0; i < rows.length; i++) {
+          if (i > 0) literal += ',';
+          literal += c.element((rows[i] as Record<string, unknown>)[c.property]);
+        }
+        return `${literal}}`;
       }),
   };
 }
