@@ -14,6 +14,7 @@ import {
 import { type EpisodeChange, foldRiskEvent, type RetentionCustomer, RISK_EVENT_TYPES } from './episode.policy.js';
 import { alertEventId, episodeIdOf } from './retention.ids.js';
 import { discardedChanges, flatMapped, insertRows, mapped, rowParams, rowStatements, rowsInsert, rowWriter, type RowTable } from '../rebuild-rows.js';
+import { IsoTimes } from '../iso-times.js';
 import { retentionEpisodesEntities } from './retention.entities.js';
 import { retentionEpisodesMigrations } from './retention.migrations.js';
 
@@ -56,7 +57,9 @@ type Episode = {
 };
 
 const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
-const iso = (time: number | null): string | null => (time === null ? null : new Date(time).toISOString());
+// A customer's row is written whole at each batch that names them: its times are mostly as they were.
+const isoTimes = new IsoTimes();
+const iso = (time: number | null): string | null => isoTimes.of(time);
 const big = (value: string | null): bigint | null => (value === null ? null : BigInt(value));
 const key = (customerId: string, episode: number) => `${customerId}\u0000${episode}`;
 

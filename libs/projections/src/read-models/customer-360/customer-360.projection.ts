@@ -24,6 +24,7 @@ import {
   trendOf,
 } from './customer-360.fold.js';
 import { discardedChanges, flatMapped, insertRows, mapped, rowsInsert, rowWriter, type RowTable, sideBySide } from '../../rebuild-rows.js';
+import { IsoTimes } from '../../iso-times.js';
 import { customer360Migrations } from './customer-360.migrations.js';
 
 export const CUSTOMER_360 = 'customer360';
@@ -116,7 +117,9 @@ const customerUpsert = rowsInsert(customerRows, { key: ['customer_id'] });
 const channelUpsert = rowsInsert(channelRows, { key: ['customer_id', 'channel'] });
 const complaintUpsert = rowsInsert(complaintRows, { key: ['complaint_id'] });
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+// A customer's row is written whole at each batch that names them: its times are mostly as they were.
+const isoTimes = new IsoTimes();
+const iso = (ms: number | null): string | null => isoTimes.of(ms);
 const ms = (date: Date | string | null): number | null => (date === null ? null : new Date(date).getTime());
 
 /** An answer is never changed once recorded: its stored form is made once, not at every batch that writes its customer again. */
