@@ -1,5 +1,20 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+
+/** The whole machine's CPU time so far (Linux /proc/stat, in ticks): busy (all but idle and iowait) and total; undefined elsewhere. */
+export async function machineTicks(): Promise<{ busy: number; total: number } | undefined> {
+  const line = (await readFile('/proc/stat', 'utf8').catch(() => '')).split('\n')[0];
+  if (!line.startsWith('cpu ')) return undefined;
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3] - ticks[4], total };
+}
+
+/** The cores the whole machine kept busy between two samples of machineTicks, on average; NaN without /proc/stat. */
+export function coresBetween(from: { busy: number; total: number } | undefined, to: { busy: number; total: number } | undefined): number {
+  return from && to && to.total > from.total ? ((to.busy - from.busy) / (to.total - from.total)) * cpus().length : Number.NaN;
+}
 
 /** What one side (store or baseline) did over all segments of a scenario. */
 export type SideTotals = { events: number; calls: number; elapsedMs: number; latenciesMs: number[] };

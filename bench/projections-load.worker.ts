@@ -15,8 +15,10 @@ import pg from 'pg';
 // Not through @cx/testing's index: it pulls in the jest helpers.
 import { generateJourneys } from '../libs/testing/src/journeys.js';
 
-export type LoadInput = { url: string; masterKey: Uint8Array; rate: number; seconds: number; lanes: number; projections: string[] };
-export type LoadResult = { sent: number; accepted: number; seconds: number; lagsMs: number[]; ingestMs: number[] };
+/** `seed`: the generated journeys' (a run at a second rate needs new events, not the same ones again, which ingest would take as retries). */
+export type LoadInput = { url: string; masterKey: Uint8Array; rate: number; seconds: number; lanes: number; projections: string[]; seed: number };
+/** `seconds`: sending; `drainSeconds`: after it, until every projection had passed the last batch. */
+export type LoadResult = { sent: number; accepted: number; seconds: number; drainSeconds: number; lagsMs: number[]; ingestMs: number[] };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TICK_MS = 100;
@@ -26,7 +28,7 @@ async function main(input: LoadInput): Promise<LoadResult> {
   const store = new PostgresEventStore({ pool, notifications: 'listen' });
   const vault = new PiiVault({ pool, masterKey: new MasterKey(Buffer.from(input.masterKey), 'ephemeral') });
   const ingest = new IngestService(store, vault, createMomentCatalogue());
-  const events = generateJourneys({ customers: 20_000, days: 30, seed: 77, start: new Date() }).slice(0, input.rate * input.seconds);
+  const events = generateJourneys({ customers: 20_000, days: 30, seed: input.seed, start: new Date() }).slice(0, input.rate * input.seconds);
 
   // The watcher: the lowest checkpoint of every projection, every 10 ms, on a connection of its own.
   const pending: Array<{ position: bigint; at: number }> = [];
@@ -56,6 +58,7 @@ async function main(input: LoadInput): Promise<LoadResult> {
   }
   const ingestMs: number[] = [];
   let accepted = 0;
+  parentPort!.postMessage({ started: true });
   const start = performance.now();
   await Promise.all(
     lanes.map(async (lane) => {
@@ -80,11 +83,13 @@ async function main(input: LoadInput): Promise<LoadResult> {
     }),
   );
   const seconds = (performance.now() - start) / 1000;
+  parentPort!.postMessage({ sent: true });
   sending = false;
   await watcher;
+  const drainSeconds = (performance.now() - start) / 1000 - seconds;
   await store.close();
   await pool.end();
-  return { sent: events.length, accepted, seconds, lagsMs, ingestMs };
+  return { sent: events.length, accepted, seconds, drainSeconds, lagsMs, ingestMs };
 }
 
 main(workerData as LoadInput).then(

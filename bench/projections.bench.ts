@@ -12,16 +12,18 @@
  *     baseline of its own: reading every event of the same log with `readAll`, folding nothing.
  *  4. Live catch-up through the runner's apply path: the projector stopped, a week more of
  *     journeys stored, the projector started again and timed until every checkpoint is at the head.
- *  5. Lag while ingesting 5,000 events/s with every projection following the log: the load
- *     generator runs in a worker thread of its own (bench/projections-load.worker.ts: ingest on its
- *     own event loop and connections, as the ingest app in a split deployment); per batch, the time
- *     from the append's return until every projection's checkpoint has passed it; p50 and p99.
+ *  5. Lag while ingesting at each rate of --rate (2,500 then 5,000 events/s), every projection
+ *     following the log: the load generator runs in a worker thread of its own
+ *     (bench/projections-load.worker.ts: ingest on its own event loop and connections, as the
+ *     ingest app in a split deployment); per batch, the time from the append's return until every
+ *     projection's checkpoint has passed it; p50 and p99; and the CPU this process and the whole
+ *     machine (PostgreSQL included) used meanwhile, to tell a slow projector from a full machine.
  *
  *   DATABASE_URL=postgres://… npm run bench:projections                 1,000,000 events
  *   DATABASE_URL=postgres://… npm run bench:projections -- --quick      100,000
  *
  * Flags: --customers N, --days D, --quick, --lanes 4, --catch-up-days 7, --lag-seconds 30,
- * --rate 5000, --load-lanes 4, --no-alone, --alone a,b (only those), --no-together, --no-rebuild,
+ * --rate 2500,5000 (events/s, each in turn), --load-lanes 4, --no-alone, --alone a,b (only those), --no-together, --no-rebuild,
  * --cpu-profile FILE, --timing (per part: apply time, customer 360's kept states, log reads, GC, server CPU), --no-docs; CX_BENCH_KEEP=1 keeps the database; CX_PROJECTION_BATCH_SIZE
  * sets the projector's batch size (as for apps/projector).
  */
@@ -42,7 +44,7 @@ import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 // Not through @cx/testing's index: it pulls in the jest helpers.
 import { type CloudEventJson, generateJourneys } from '../libs/testing/src/journeys.js';
-import { writeDocsSection } from './bench-report.js';
+import { coresBetween, machineTicks, writeDocsSection } from './bench-report.js';
 import type { LoadInput, LoadResult } from './projections-load.worker.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,6 +59,24 @@ const percentile = (values: number[], p: number) => {
 const cpuSeconds = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1e6;
+};
+
+/** One lag part: the load generator at a rate, the projector following. */
+type Lag = {
+  rate: number;
+  achieved: number;
+  accepted: number;
+  sent: number;
+  batches: number;
+  p50: number;
+  p99: number;
+  ingestP99: number;
+  seconds: number;
+  drain: number;
+  loopBusy: number;
+  processCores: number;
+  machineCores: number;
+  machineMicros: number;
 };
 
 /** Stores events through the ingest write path, `lanes` batches at a time; a customer's events stay in order in its lane. */
@@ -93,7 +113,7 @@ async function main() {
       lanes: { type: 'string', default: '4' },
       'catch-up-days': { type: 'string', default: '7' },
       'lag-seconds': { type: 'string', default: '30' },
-      rate: { type: 'string', default: '5000' },
+      rate: { type: 'string', default: '2500,5000' },
       'load-lanes': { type: 'string', default: '4' },
       'no-rebuild': { type: 'boolean', default: false },
       'cpu-profile': { type: 'string' },
@@ -111,7 +131,9 @@ async function main() {
   const lanes = Number(values.lanes);
   const catchUpDays = Number(values['catch-up-days']);
   const lagSeconds = Number(values['lag-seconds']);
-  const rate = Number(values.rate);
+  const rates = values.rate.split(',').map(Number).sort((a, b) => a - b);
+  if (rates.some((r) => !Number.isInteger(r) || r <= 0)) throw new Error(`--rate: events/s, one or several comma-separated (${values.rate})`);
+  const rate = rates[rates.length - 1];
   const started = Date.now();
   const name = `cx_bench_proj_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
@@ -128,6 +150,10 @@ async function main() {
     const vault = new PiiVault({ pool: database.pool, masterKey: new MasterKey(masterKey, 'ephemeral') });
     const ingest = new IngestService(eventStore, vault, createMomentCatalogue());
     const version = (await database.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v;
+    const { rows: settings } = await database.pool.query<{ name: string; setting: string }>(
+      "SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'wal_compression', 'autovacuum') ORDER BY name",
+    );
+    const serverSettings = settings.map((r) => `${r.name} ${r.setting}`).join(', ');
     const names = allProjections.map((p) => p.name);
     // --timing: each projection's time in apply (its statements included) and batches, printed after the catch-up and the lag.
     const applyTime = new Map<string, { ms: number; batches: number; events: number }>();
@@ -264,9 +290,10 @@ async function main() {
       return best;
     };
     /** A blue/green rebuild from position 0, requested as the API does, timed until the switch committed. */
-    const rebuild = async (which: readonly string[]): Promise<{ perSecond: number; cpu: number; phases: string }> => {
+    const rebuild = async (which: readonly string[]): Promise<{ perSecond: number; cpu: number; machineCores: number; phases: string }> => {
       const begin = performance.now();
       const cpu = process.cpuUsage();
+      const machine = await machineTicks();
       const rows = await runner.requestRebuild(which);
       const ids = rows.map((r) => r.id);
       for (;;) {
@@ -277,17 +304,20 @@ async function main() {
       }
       const seconds = (performance.now() - begin) / 1000;
       const used = cpuSeconds(cpu);
+      const machineCores = coresBetween(machine, await machineTicks());
       await sleep(200); // the old tables are dropped right after the switch
-      return { perSecond: stored / seconds, cpu: used, phases: phases.get([...which].sort().join(', ')) ?? '' };
+      return { perSecond: stored / seconds, cpu: used, machineCores, phases: phases.get([...which].sort().join(', ')) ?? '' };
     };
 
     // 3. Rebuilds: every projection together, then each alone; each after a read of its own.
-    const rebuilds: Array<{ label: string; read: number; perSecond: number; cpu: number; phases: string }> = [];
+    const rebuilds: Array<{ label: string; read: number; perSecond: number; cpu: number; machineCores: number; phases: string }> = [];
     const measure = async (label: string, which: readonly string[]) => {
       const read = await baseline();
       const result = await rebuild(which);
       rebuilds.push({ label, read, ...result });
-      console.log(`rebuild ${label}: ${fmt(result.perSecond)} events/s, ${(result.perSecond / read).toFixed(2)} of the read (${fmt(read)} events/s) (${result.phases})`);
+      console.log(
+        `rebuild ${label}: ${fmt(result.perSecond)} events/s, ${(result.perSecond / read).toFixed(2)} of the read (${fmt(read)} events/s) (${result.phases}); this process ${result.cpu.toFixed(1)} s of CPU, the machine ${result.machineCores.toFixed(2)} cores`,
+      );
     };
     if (!values['no-rebuild'] && !values['no-together']) await measure(`all ${names.length} together`, names);
     if (!values['no-alone'] && !values['no-rebuild']) for (const n of values.alone?.split(',') ?? names) await measure(`${n} alone`, [n]);
@@ -325,27 +355,61 @@ async function main() {
     if (values.timing) console.log(`  catch-up: ${((catchUpCpuSeconds / behind) * 1e6).toFixed(0)} µs of this process's CPU per event`);
     console.log(`\rcatch-up of ${fmt(behind)} events through the runner's apply path (all ${names.length}): ${fmt(catchUp)} events/s (read: ${fmt(catchUpRead)} events/s)`);
 
-    // 5. Lag: the load generator in a worker thread, the projector here.
-    const lagCpu = process.cpuUsage();
-    const lagLoop = performance.eventLoopUtilization();
+    // 5. Lag: the load generator in a worker thread, the projector here; each rate in turn, from
+    // the lowest, every projection at the head before the next.
     const lagLoad = loadavg()[0];
-    const load = await new Promise<LoadResult>((resolve, reject) => {
-      const input: LoadInput = { url: url.toString(), masterKey, rate, seconds: lagSeconds, lanes: Number(values['load-lanes']), projections: names };
-      const worker = new Worker(new URL('./projections-load.worker.js', import.meta.url), { workerData: input });
-      worker.once('message', (message: { result?: LoadResult; error?: string }) => (message.result ? resolve(message.result) : reject(new Error(message.error))));
-      worker.once('error', reject);
-    });
-    const lagCpuSeconds = cpuSeconds(lagCpu);
-    const lagBusy = performance.eventLoopUtilization(lagLoop).utilization;
-    printTiming('lag');
-    await printServer('lag', load.sent);
-    const achieved = load.sent / load.seconds;
-    const lagP50 = percentile(load.lagsMs, 50);
-    const lagP99 = percentile(load.lagsMs, 99);
-    const ingestP99 = percentile(load.ingestMs, 99);
-    console.log(
-      `lag while ingesting ${fmt(achieved)} events/s (${fmt(load.accepted)} accepted): p50 ${lagP50.toFixed(0)} ms, p99 ${lagP99.toFixed(0)} ms over ${load.lagsMs.length} batches; projector's event loop busy ${(lagBusy * 100).toFixed(0)}%, process CPU (generator included) ${((lagCpuSeconds / load.seconds) * 100).toFixed(0)}%`,
-    );
+    const lags: Lag[] = [];
+    for (const [i, rate] of rates.entries()) {
+      const head3 = await eventStore.headPosition();
+      while ((await runner.lowestPosition()) < head3) await sleep(10);
+      // CPU samples when the generator starts sending (its events are generated by then), when it has
+      // sent the last, and when every projection has passed that: this process's and the machine's.
+      type Sample = { cpu: NodeJS.CpuUsage; machine: ReturnType<typeof machineTicks> };
+      const sample = (): Sample => ({ cpu: process.cpuUsage(), machine: machineTicks() });
+      const samples: { started?: Sample; sent?: Sample } = {};
+      const loop = performance.eventLoopUtilization();
+      const load = await new Promise<LoadResult>((resolve, reject) => {
+        const input: LoadInput = { url: url.toString(), masterKey, rate, seconds: lagSeconds, lanes: Number(values['load-lanes']), projections: names, seed: 77 + i };
+        const worker = new Worker(new URL('./projections-load.worker.js', import.meta.url), { workerData: input });
+        worker.on('message', (message: { started?: true; sent?: true; result?: LoadResult; error?: string }) => {
+          if (message.started) samples.started = sample();
+          else if (message.sent) samples.sent = sample();
+          else if (message.result) resolve(message.result);
+          else reject(new Error(message.error));
+        });
+        worker.once('error', reject);
+      });
+      const ended = sample();
+      if (!samples.started || !samples.sent) throw new Error('the load generator did not say when it started and stopped sending');
+      const [started, sent, end] = await Promise.all([samples.started.machine, samples.sent.machine, ended.machine]);
+      const processSeconds = (from: Sample, to: Sample) => (to.cpu.user + to.cpu.system - from.cpu.user - from.cpu.system) / 1e6;
+      const lag: Lag = {
+        rate,
+        achieved: load.sent / load.seconds,
+        accepted: load.accepted,
+        sent: load.sent,
+        batches: load.lagsMs.length,
+        p50: percentile(load.lagsMs, 50),
+        p99: percentile(load.lagsMs, 99),
+        ingestP99: percentile(load.ingestMs, 99),
+        seconds: load.seconds,
+        // From the end of the sending until the last batch was seen projected.
+        drain: load.drainSeconds,
+        loopBusy: performance.eventLoopUtilization(loop).utilization,
+        processCores: processSeconds(samples.started, samples.sent) / load.seconds,
+        machineCores: coresBetween(started, sent),
+        // Everything the machine did from the first event sent until the last was projected, per event.
+        machineMicros: (coresBetween(started, end) * (load.seconds + load.drainSeconds) * 1e6) / load.sent,
+      };
+      lags.push(lag);
+      printTiming(`lag at ${fmt(rate)}`);
+      await printServer(`lag at ${fmt(rate)}`, load.sent);
+      console.log(
+        `lag while ingesting ${fmt(lag.achieved)} events/s (target ${fmt(rate)}; ${fmt(lag.accepted)} accepted): p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms over ${lag.batches} batches; ` +
+          `projector's event loop busy ${(lag.loopBusy * 100).toFixed(0)}%; while sending (${lag.seconds.toFixed(1)} s): this process (generator included) ${lag.processCores.toFixed(2)} cores, the machine ${lag.machineCores.toFixed(2)} of ${cpus().length}; the last batch projected ${lag.drain.toFixed(1)} s after the sending ended; ` +
+          `the machine's CPU from the first event sent to the last projected: ${lag.machineMicros.toFixed(0)} µs per event (${((lag.machineMicros * rate) / 1e6).toFixed(2)} cores at ${fmt(rate)} events/s)`,
+      );
+    }
     await runner.stop();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
@@ -360,24 +424,36 @@ async function main() {
     const alone = rebuilds.slice(1);
     const satisfaction = alone.find((r) => r.label === 'satisfaction alone')?.perSecond;
     const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+    const target = lags.find((l) => l.rate === 5_000);
     report.push(
       `## Projections (\`npm run bench:projections\`)`,
       '',
-      `- **Command:** \`DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:projections\``,
+      `- **Command:** \`DATABASE_URL=${redactUrl(baseUrl)} npm run bench:projections\``,
       `- **Date:** ${new Date().toISOString().slice(0, 19)}Z; the run took ${Math.round((Date.now() - started) / 1000)} s; load average ${lagLoad.toFixed(1)} before the lag part, ${loadavg()[0].toFixed(1)} at the end (the machine is shared).`,
-      `- **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL ${version} on the same host.`,
+      `- **Machine:** ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; PostgreSQL ${version} on the same host (${serverSettings}).`,
       `- **Log:** ${fmt(stored)} events of generated journeys over ${fmt(customers)} customers and ${days} days (moments, answers rating them, registrations, complaint lifecycles), stored through the ingest write path in ${storeSeconds.toFixed(0)} s (${lanes} batches of ${fmt(BATCH)} at a time).`,
       `- **Projector:** a \`ProjectionRunner\` with all ${names.length} projections in the benchmark's process, as apps/projector runs them (leases, LISTEN/NOTIFY, batches of ${fmt(BATCH)}).`,
       `- **Baseline:** reading every event of the same log with \`readAll\`, folding nothing, in batches of ${READ_BATCHES.map(fmt).join(' and then ')} (the faster), measured right before each rebuild.`,
       `- **Rebuild from position 0:** \`ProjectionRunner.requestRebuild\` (what \`POST /v1/projections/{name}/rebuild\` does), timed from the request until the switch committed (blue/green: fresh tables, bulk folds, indexes, catch-up, switch). Events/s = events in the log ÷ that time; a projection that folds few types reads only those (changes: the generated log has no change events, so its rebuild is only its fixed steps).`,
       '',
-      '| rebuild from position 0 | events/s | ratio to the read | read (events/s) | CPU of this process (s) | phases |',
-      '|---|---:|---:|---:|---:|---|',
-      ...rebuilds.map((r) => `| ${r === all ? `**${r.label}**` : r.label} | ${fmt(r.perSecond)} | ${(r.perSecond / r.read).toFixed(2)} | ${fmt(r.read)} | ${r.cpu.toFixed(1)} | ${r.phases} |`),
+      '| rebuild from position 0 | events/s | ratio to the read | read (events/s) | CPU of this process (s) | machine busy (cores) | phases |',
+      '|---|---:|---:|---:|---:|---:|---|',
+      ...rebuilds.map(
+        (r) =>
+          `| ${r === all ? `**${r.label}**` : r.label} | ${fmt(r.perSecond)} | ${(r.perSecond / r.read).toFixed(2)} | ${fmt(r.read)} | ${r.cpu.toFixed(1)} | ${Number.isNaN(r.machineCores) ? 'n/a' : r.machineCores.toFixed(2)} | ${r.phases} |`,
+      ),
       '',
       `- **Live catch-up** (the runner's apply path, not a rebuild): the projector stopped while ${fmt(behind)} more events (${catchUpDays} more days) were stored, then started again: all ${names.length} projections caught up at **${fmt(catchUp)} events/s** (reading those events raw: ${fmt(catchUpRead)} events/s; ratio ${(catchUp / catchUpRead).toFixed(2)}; ${catchUpCpuSeconds.toFixed(1)} s of this process's CPU).`,
-      `- **Lag** while a load generator in a worker thread of its own ingested **${fmt(achieved)} events/s** (target rate ${fmt(rate)}; ${fmt(load.sent)} events from ${values['load-lanes']} lanes by customer, each sending its share every 100 ms, ingest call p99 ${ingestP99.toFixed(0)} ms) for ${lagSeconds} s, every projection following the log: p50 **${lagP50.toFixed(0)} ms**, p99 **${lagP99.toFixed(0)} ms** (from the append's return until every projection's checkpoint passed it, watched every 10 ms; ${load.lagsMs.length} batches). Meanwhile the projector's event loop was busy ${(lagBusy * 100).toFixed(0)}% of the time; this process (the generator's thread included) used ${((lagCpuSeconds / load.seconds) * 100).toFixed(0)}% of a core.`,
-      `- Targets (issue #4): satisfaction rebuild ≥ 50,000 events/s: ${satisfaction === undefined ? '**not measured**' : `**${pass(satisfaction >= 50_000)}** (${fmt(satisfaction)})`}; lag p99 < 1 s at 5,000 events/s: **${pass(lagP99 < 1000 && achieved >= rate * 0.98)}**.`,
+      `- **Lag** while a load generator in a worker thread of its own ingested at each rate below for ${lagSeconds} s (events from ${values['load-lanes']} lanes by customer, each sending its share every 100 ms, through the ingest write path), every projection following the log. Lag: from the append's return until every projection's checkpoint passed it, watched every 10 ms. CPU: while the generator was sending, in cores (this process: the projector and the generator's thread; the machine: everything, PostgreSQL included). Drain: from the end of the sending until the last batch was seen projected. Machine CPU per event: all the machine did from the first event sent until the last was projected (generating aside: the events are made before the sending starts), divided by the events; times the rate, the cores that rate needs on this machine. Each rate starts with every projection at the head.`,
+      '',
+      '| target rate (events/s) | achieved | lag p50 (ms) | lag p99 (ms) | batches | ingest call p99 (ms) | projector event loop busy | this process (cores) | machine (cores) | drain (s) | machine CPU per event (µs) | cores needed at the rate |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...lags.map(
+        (l) =>
+          `| ${fmt(l.rate)} | ${fmt(l.achieved)} | ${fmt(l.p50)} | **${fmt(l.p99)}** | ${l.batches} | ${fmt(l.ingestP99)} | ${(l.loopBusy * 100).toFixed(0)}% | ${l.processCores.toFixed(2)} | ${Number.isNaN(l.machineCores) ? 'n/a' : `${l.machineCores.toFixed(2)} of ${cpus().length}`} | ${l.drain.toFixed(1)} | ${Number.isNaN(l.machineMicros) ? 'n/a' : fmt(l.machineMicros)} | ${Number.isNaN(l.machineMicros) ? 'n/a' : ((l.machineMicros * l.rate) / 1e6).toFixed(2)} |`,
+      ),
+      '',
+      `- Targets (issue #4): satisfaction rebuild ≥ 50,000 events/s: ${satisfaction === undefined ? '**not measured**' : `**${pass(satisfaction >= 50_000)}** (${fmt(satisfaction)})`}; lag p99 < 1 s at 5,000 events/s: ${target === undefined ? '**not measured**' : `**${pass(target.p99 < 1000 && target.achieved >= target.rate * 0.98)}**`}.`,
     );
     console.log(`\n${report.join('\n')}`);
     if (!values['no-docs']) {

@@ -36,7 +36,7 @@ import pg from 'pg';
 // Not through @cx/testing's index: it pulls in the jest helpers.
 import { generateJourneys } from '../libs/testing/src/journeys.js';
 import { logReader } from '../libs/projections/src/rebuild-log.js';
-import { writeDocsSection } from './bench-report.js';
+import { coresBetween, machineTicks, writeDocsSection } from './bench-report.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGET = 0.5;
@@ -130,11 +130,12 @@ async function main() {
     await runner.start();
 
     /** Reading every event raw, in batches of each size in turn: the faster one is the baseline. */
-    const baseline = async (): Promise<{ perSecond: number; cpu: number }> => {
-      let best = { perSecond: 0, cpu: 0 };
+    const baseline = async (): Promise<{ perSecond: number; cpu: number; cores: number }> => {
+      let best = { perSecond: 0, cpu: 0, cores: Number.NaN };
       for (const limit of READ_BATCHES) {
         const begin = performance.now();
         const cpu = process.cpuUsage();
+        const machine = await machineTicks();
         let read = 0;
         for (let after = 0n; ; ) {
           const batch = await store.readAll(after, { limit });
@@ -144,7 +145,7 @@ async function main() {
         }
         if (read !== stored) throw new Error(`read ${read} events of ${stored}`);
         const perSecond = stored / ((performance.now() - begin) / 1000);
-        if (perSecond > best.perSecond) best = { perSecond, cpu: cpuSeconds(cpu) };
+        if (perSecond > best.perSecond) best = { perSecond, cpu: cpuSeconds(cpu), cores: coresBetween(machine, await machineTicks()) };
       }
       return best;
     };
@@ -164,9 +165,10 @@ async function main() {
       if (read !== stored) throw new Error(`read ${read} events of ${stored}`);
       return { perSecond: stored / ((performance.now() - begin) / 1000), cpu: cpuSeconds(cpu) };
     };
-    const rebuild = async (names: readonly string[]): Promise<{ perSecond: number; cpu: number; phases: string }> => {
+    const rebuild = async (names: readonly string[]): Promise<{ perSecond: number; cpu: number; cores: number; phases: string }> => {
       const begin = performance.now();
       const cpu = process.cpuUsage();
+      const machine = await machineTicks();
       const rows = await runner.requestRebuild(names);
       const ids = rows.map((r) => r.id);
       for (;;) {
@@ -180,12 +182,13 @@ async function main() {
       }
       const seconds = (performance.now() - begin) / 1000;
       const used = cpuSeconds(cpu);
+      const cores = coresBetween(machine, await machineTicks());
       // The old tables are dropped right after the switch; the rebuild logs its phases once they are gone.
       const key = [...names].sort().join(', ');
       for (let waited = 0; !phases.has(key) && waited < 10_000; waited += 20) await sleep(20);
       const logged = phases.get(key) ?? '';
       phases.delete(key);
-      return { perSecond: stored / seconds, cpu: used, phases: logged };
+      return { perSecond: stored / seconds, cpu: used, cores, phases: logged };
     };
     const all = allProjections.map((p) => p.name);
     // A kept database's tables were filled by its first run.
@@ -193,16 +196,16 @@ async function main() {
     if (!reuse) console.log(`warm-up: rebuild of every projection into empty live tables: ${fmt(warmup.perSecond)} events/s`);
 
     // 3. Interleaved rounds.
-    const reads: Array<{ perSecond: number; cpu: number }> = [];
+    const reads: Array<{ perSecond: number; cpu: number; cores: number }> = [];
     const rebuildReads: Array<{ perSecond: number; cpu: number }> = [];
-    const fulls: Array<{ perSecond: number; cpu: number; phases: string }> = [];
+    const fulls: Array<{ perSecond: number; cpu: number; cores: number; phases: string }> = [];
     for (let round = 1; round <= rounds; round++) {
       reads.push(await baseline());
       rebuildReads.push(await rebuildRead());
       fulls.push(await rebuild(all));
       console.log(`round ${round}: read ${fmt(reads.at(-1)!.perSecond)} events/s, rebuild of every projection ${fmt(fulls.at(-1)!.perSecond)} events/s (${fulls.at(-1)!.phases})`);
     }
-    const alone: Array<{ name: string; read: number; perSecond: number; cpu: number; phases: string }> = [];
+    const alone: Array<{ name: string; read: number; perSecond: number; cpu: number; cores: number; phases: string }> = [];
     if (!values['no-alone']) {
       const only = values.only?.split(',').map((name) => allProjections.find((p) => p.name === name) ?? []).flat();
       for (const projection of only ?? allProjections) {
@@ -222,6 +225,9 @@ async function main() {
     const lazyRead = median(rebuildReads.map((r) => r.perSecond));
     const lazyCpu = median(rebuildReads.map((r) => r.cpu));
     const fullCpu = median(fulls.map((f) => f.cpu));
+    const readCores = median(reads.map((r) => r.cores));
+    const fullCores = median(fulls.map((f) => f.cores));
+    const cores = (n: number) => (Number.isNaN(n) ? 'n/a' : n.toFixed(2));
     const ratio = full / read;
     const pass = ratio >= TARGET ? 'PASS' : 'FAIL';
     const report = [
@@ -234,12 +240,12 @@ async function main() {
       `- **Baseline:** reading every event of the log with \`readAll\`, folding nothing, in batches of ${READ_BATCHES.map(fmt).join(' and then ')}: the faster of the two (the rebuild reads in batches of ${fmt(defaultRebuildOptions.batchSize)}, with \`readAll\`'s query but each event's metadata and recording time left as text until a fold reads them: that read is shown too, measured right after the baseline, and is not the baseline).`,
       `- **Rebuild:** \`ProjectionRunner.requestRebuild\` (what \`POST /v1/projections/rebuild\` does) in a process whose projections follow the log, timed from the request until the switch committed: fresh tables in a schema of their own, the log read once for all the projections asked for (only the event types they fold), bulk folds into tables without keys or indexes, then indexed and analysed, caught up, switched. Events/s = events in the log ÷ that time. ${rounds} interleaved rounds (read, rebuild, read, rebuild…); medians.`,
       '',
-      '| | events/s | ratio to the read | CPU of this process (s) | phases (last round) |',
-      '|---|---:|---:|---:|---|',
-      `| baseline: read the log raw | ${fmt(read)} | 1.00 | ${readCpu.toFixed(1)} | |`,
-      `| (shown, not the baseline) read the log as the rebuild reads it | ${fmt(lazyRead)} | ${(lazyRead / read).toFixed(2)} | ${lazyCpu.toFixed(1)} | |`,
-      `| **rebuild of all ${allProjections.length} projections, one pass** | **${fmt(full)}** | **${ratio.toFixed(2)}** | ${fullCpu.toFixed(1)} | ${fulls.at(-1)?.phases ?? ''} |`,
-      ...alone.map((a) => `| ${a.name} alone | ${fmt(a.perSecond)} | ${(a.perSecond / a.read).toFixed(2)} | ${a.cpu.toFixed(1)} | ${a.phases} |`),
+      '| | events/s | ratio to the read | CPU of this process (s) | machine busy (cores of ' + cpus().length + ') | phases (last round) |',
+      '|---|---:|---:|---:|---:|---|',
+      `| baseline: read the log raw | ${fmt(read)} | 1.00 | ${readCpu.toFixed(1)} | ${cores(readCores)} | |`,
+      `| (shown, not the baseline) read the log as the rebuild reads it | ${fmt(lazyRead)} | ${(lazyRead / read).toFixed(2)} | ${lazyCpu.toFixed(1)} | | |`,
+      `| **rebuild of all ${allProjections.length} projections, one pass** | **${fmt(full)}** | **${ratio.toFixed(2)}** | ${fullCpu.toFixed(1)} | ${cores(fullCores)} | ${fulls.at(-1)?.phases ?? ''} |`,
+      ...alone.map((a) => `| ${a.name} alone | ${fmt(a.perSecond)} | ${(a.perSecond / a.read).toFixed(2)} | ${a.cpu.toFixed(1)} | ${cores(a.cores)} | ${a.phases} |`),
       '',
       `- Where the time goes: the rebuild of every projection used ${fullCpu.toFixed(1)} s of this process's CPU against ${readCpu.toFixed(1)} s for the read (${(fullCpu / readCpu).toFixed(1)} times): the same events parsed, then folded and their rows serialised; the database server inserted and indexed the rows besides. ${cpus().length} cores are shared by this process, the database server and whatever else runs on the machine (load average ${loadavg()[0].toFixed(1)} at the end): the rebuild is bound by CPU, here and in the database, not by waiting.`,
       `- Each "alone" row is measured right after a read of its own (its ratio is to that read). A model that folds few event types (changes, complaints) reads only those: its rebuild passes over the rest of the log without fetching it.`,
