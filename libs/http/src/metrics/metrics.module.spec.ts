@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Controller, type DynamicModule, Get, HttpException, type INestApplication, Module, Param } from '@nestjs/common';
+import { ConsoleLogger, Controller, type DynamicModule, Get, HttpException, type INestApplication, Module, Param, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { parseApiKeys } from '../auth/api-keys.config.js';
@@ -10,6 +11,9 @@ import { MetricsModule } from './metrics.module.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.registry.js';
 import { Metrics } from './metrics.service.js';
 
+/** The slow handler says when a request has reached it (the test aborts only then). */
+let slowReached: () => void = () => undefined;
+
 @Controller('v1/things')
 class ThingsController {
   @Get(':id')
@@ -17,9 +21,17 @@ class ThingsController {
     return { id };
   }
 
+  /**
+   * Answers only once its client has gone (or after 5 s): a fixed delay raced the abort on a busy
+   * machine (timer and socket close in the same turn of the loop, the answer written first).
+   */
   @Get(':id/slow')
-  async slow(@Param('id') id: string) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  async slow(@Param('id') id: string, @Res({ passthrough: true }) response: Response) {
+    slowReached();
+    await new Promise((resolve) => {
+      response.once('close', resolve);
+      setTimeout(resolve, 5_000).unref();
+    });
     return { id };
   }
 
@@ -76,13 +88,22 @@ describe('GET /metrics in a Nest app', () => {
 
   it('labels a request whose client went away before the answer 499', async () => {
     const abort = new AbortController();
+    const reached = new Promise<void>((resolve) => (slowReached = resolve));
     const pending = fetch(`${url}/v1/things/d-404/slow`, { signal: abort.signal }).catch(() => 'aborted');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await reached;
     abort.abort();
     expect(await pending).toBe('aborted');
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    const parsed = parseExposition(await (await fetch(`${url}/metrics`)).text());
-    expect(samplesOf(parsed, 'cx_http_request_duration_seconds_count', { route: '/v1/things/:id/slow' }).map((s) => [s.labels.status, s.value])).toEqual([['499', 1]]);
+    // Recorded when the server sees the connection close: scrape until it has (a busy machine may take a while).
+    const slow = async () =>
+      samplesOf(parseExposition(await (await fetch(`${url}/metrics`)).text()), 'cx_http_request_duration_seconds_count', { route: '/v1/things/:id/slow' }).map((s) => [
+        s.labels.status,
+        s.value,
+      ]);
+    let samples = await slow();
+    for (const deadline = Date.now() + 5_000; samples.length === 0 && Date.now() < deadline; samples = await slow()) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(samples).toEqual([['499', 1]]);
   });
 
   it('counts the scrape itself on the next scrape, and serves process and event-loop basics', async () => {
