@@ -133,7 +133,6 @@ async function main() {
   const lagSeconds = Number(values['lag-seconds']);
   const rates = values.rate.split(',').map(Number).sort((a, b) => a - b);
   if (rates.some((r) => !Number.isInteger(r) || r <= 0)) throw new Error(`--rate: events/s, one or several comma-separated (${values.rate})`);
-  const rate = rates[rates.length - 1];
   const started = Date.now();
   const name = `cx_bench_proj_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });

@@ -38,7 +38,15 @@ const encodeScalar: Encode = (value) => {
   return String(value);
 };
 const encodeJson: Encode = (value) => (value === null || value === undefined ? COPY_NULL : escapeCopyText(JSON.stringify(value)));
-const arrayElement = (value: unknown) => (value === null || value === undefined ? 'NULL' : `"${String(value).replace(/["\\]/g, '\\$&')}"`);
+
+/**
+ * One element of an array literal, quoted (so `NULL`, braces, commas and blanks are plain text),
+ * `"` and `\` escaped: what node-postgres sends for an element of a JS array, but made here in
+ * one pass, and not at all for text that needs no escaping (most of it: ids, times, channels).
+ */
+const NEEDS_ESCAPE = /["\\]/;
+const quoted = (text: string): string => (NEEDS_ESCAPE.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`);
+const arrayElement = (value: unknown) => (value === null || value === undefined ? 'NULL' : quoted(String(value)));
 const encodeArray: Encode = (value) => {
   if (value === null || value === undefined) return COPY_NULL;
   if (!Array.isArray(value)) throw new TypeError(`an array column was given ${JSON.stringify(value)}`);
@@ -79,14 +87,6 @@ export type RowParams = {
 };
 
 const isJson = (type: string) => type === 'json' || type === 'jsonb';
-
-/**
- * One element of an array literal, quoted (so `NULL`, braces, commas and blanks are plain text),
- * `"` and `\` escaped: what node-postgres sends for an element of a JS array, but made here in
- * one pass, and not at all for text that needs no escaping (most of it: ids, times, channels).
- */
-const NEEDS_ESCAPE = /["\\]/;
-const quoted = (text: string): string => (NEEDS_ESCAPE.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`);
 
 /** An element of a column's array literal: null and undefined are NULL, and so is a number that is not finite. */
 type Element = (value: unknown) => string;
